@@ -6,6 +6,8 @@ from tfx import v1 as tfx
 
 from speech_emotion.components.audio_example_gen.component import AudioExampleGen
 from speech_emotion.components.augmentation.component import AudioAugmentation
+from speech_emotion.components.batch_predictions import predictions
+from speech_emotion.components.batch_predictions.component import BatchPredictionWriter
 from speech_emotion.components.cross_corpus.component import CrossCorpusGate
 from speech_emotion.data import example_features
 from speech_emotion.data import splits
@@ -14,6 +16,7 @@ from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import task
 
 UNWEIGHTED_ACCURACY = "unweighted_accuracy"
+PER_CLASS_RECALL = "recall"
 
 
 def eval_config(config: pipeline_config.PipelineConfig) -> tfma.EvalConfig:
@@ -51,7 +54,14 @@ def eval_config(config: pipeline_config.PipelineConfig) -> tfma.EvalConfig:
                 prediction_key="probabilities",
             )
         ],
-        metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
+        metrics_specs=[
+            tfma.MetricsSpec(metrics=metrics),
+            # Recall per emotion on the argmax (top_k 1), keyed by class id: sub_key {class_id: N}.
+            tfma.MetricsSpec(
+                metrics=[tfma.MetricConfig(class_name="Recall", config=json.dumps({"name": PER_CLASS_RECALL, "top_k": 1}))],
+                binarize=tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))}),
+            ),
+        ],
         slicing_specs=[
             tfma.SlicingSpec(),
             tfma.SlicingSpec(feature_keys=[example_features.CORPUS]),
@@ -59,6 +69,28 @@ def eval_config(config: pipeline_config.PipelineConfig) -> tfma.EvalConfig:
             tfma.SlicingSpec(feature_keys=[example_features.LABEL]),
         ],
     )
+
+
+def batch_prediction_components(config: pipeline_config.PipelineConfig, model, model_blessing) -> list:
+    """With `config.unlabelled_clips`: the clips ingested on their own, classified by the blessed model with
+    BulkInferrer, and written as `ser batch-predict`'s JSON Lines files (also to `config.predictions_dir`)."""
+    if not config.unlabelled_clips:
+        return []
+    example_gen = AudioExampleGen(config.unlabelled_ingest).with_id("UnlabelledExampleGen")
+    bulk_inferrer = tfx.components.BulkInferrer(
+        examples=example_gen.outputs["examples"],
+        model=model,
+        model_blessing=model_blessing,
+        data_spec=tfx.proto.DataSpec(example_splits=[splits.UNLABELLED]),
+        model_spec=tfx.proto.ModelSpec(model_signature_name=[predictions.SIGNATURE_NAME]),
+    )
+    writer = BatchPredictionWriter(
+        examples=example_gen.outputs["examples"],
+        inference_result=bulk_inferrer.outputs["inference_result"],
+        model_blessing=model_blessing,
+        output_dir=config.predictions_dir,
+    )
+    return [example_gen, bulk_inferrer, writer]
 
 
 def create_pipeline(config: pipeline_config.PipelineConfig) -> tfx.dsl.Pipeline:
@@ -144,6 +176,8 @@ def create_pipeline(config: pipeline_config.PipelineConfig) -> tfx.dsl.Pipeline:
         components=[
             example_gen, augmentation, statistics_gen, schema_gen, example_validator, transform,
             *([tuner] if tuner else []), trainer, model_resolver, evaluator, cross_corpus_gate, pusher,
+            # The blessing the Pusher reads: the predictions are those of the model that is served.
+            *batch_prediction_components(config, trainer.outputs["model"], cross_corpus_gate.outputs["blessing"]),
         ],
         enable_cache=True,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(config.metadata_path),
