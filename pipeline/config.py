@@ -1,7 +1,7 @@
 """Typed configuration of one pipeline run, derived from a work directory and the corpora."""
 import dataclasses
 import os
-from typing import Tuple
+from typing import Optional, Tuple
 
 from speech_emotion.components.augmentation.config import AugmentationConfig
 from speech_emotion.config import FeatureConfig
@@ -37,6 +37,8 @@ class PipelineConfig:
     pipeline_name: str = PIPELINE_NAME
     model_name: str = MODEL_NAME
     beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory",)
+    # A folder of unlabelled clips the blessed model classifies in the run (BulkInferrer); None: no batch prediction.
+    unlabelled_clips: Optional[str] = None
 
     @property
     def pipeline_root(self) -> str:
@@ -55,6 +57,19 @@ class PipelineConfig:
     def reports_dir(self) -> str:
         """Training curves, tuning summary, confusion matrices, per-class tables and the model card."""
         return os.path.join(self.workdir, "reports")
+
+    @property
+    def predictions_dir(self) -> str:
+        """`ser batch-predict`'s results and errors files for the unlabelled clips, as the last run wrote them."""
+        return os.path.join(self.workdir, "predictions")
+
+    @property
+    def unlabelled_ingest(self) -> Optional[ingest.IngestConfig]:
+        """Ingestion of the unlabelled clips alone, so none is dropped as a copy of a training clip."""
+        if not self.unlabelled_clips:
+            return None
+        clips = corpus_spec.CorpusSpec.parse(f"unlabelled={self.unlabelled_clips}", corpus_spec.UNLABELLED_ROLE)
+        return ingest.IngestConfig(corpora=(clips,), feature=self.feature)
 
     @property
     def feature(self) -> FeatureConfig:

@@ -2,6 +2,7 @@
 
 Also the pipeline file for TFX's own CLI, configured through the environment:
   SER_WORKDIR=DIR SER_CORPORA="ravdess=/data/ravdess,tess=/data/tess" SER_TEST_CORPORA="emodb=/data/emodb" \\
+  SER_UNLABELLED_CLIPS=/data/new_clips \\
   tfx pipeline create --engine local --pipeline_path pipeline/local_runner.py
   tfx run create --engine local --pipeline_name speech-emotion
 """
@@ -27,7 +28,8 @@ def config_from_environment(environ=os.environ) -> pipeline_config.PipelineConfi
     if "SER_WORKDIR" not in environ or not environ.get("SER_CORPORA"):
         raise ValueError("set SER_WORKDIR and SER_CORPORA (NAME=PATH,...) to run this pipeline file")
     specs = corpora("SER_CORPORA", corpus_spec.TRAIN_ROLE) + corpora("SER_TEST_CORPORA", corpus_spec.TEST_ROLE)
-    return pipeline_config.make_config(environ["SER_WORKDIR"], ingest.IngestConfig(corpora=tuple(specs)))
+    return pipeline_config.make_config(environ["SER_WORKDIR"], ingest.IngestConfig(corpora=tuple(specs)),
+                                       unlabelled_clips=environ.get("SER_UNLABELLED_CLIPS") or None)
 
 
 if __name__ == "__main__":

@@ -80,9 +80,12 @@ def _pipeline_run(args) -> int:
         blessing=pipeline_config.BlessingConfig(
             min_unweighted_accuracy=args.min_ua, min_cross_corpus_unweighted_accuracy=args.min_cross_corpus_ua
         ),
+        unlabelled_clips=os.path.abspath(args.unlabelled_clips) if args.unlabelled_clips else None,
     )
     local_runner.run(config)
     print(f"pushed models: {config.serving_model_dir}")
+    if config.unlabelled_clips:
+        print(f"predictions for {config.unlabelled_clips}: {config.predictions_dir}")
     return 0
 
 
@@ -131,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", required=True)
     _add_corpus_arguments(run, required=True)
     _add_training_arguments(run)
+    run.add_argument("--unlabelled-clips", metavar="DIR",
+                     help="classify every clip under DIR with the blessed model (BulkInferrer); "
+                          "writes `ser batch-predict`'s prediction.results-* and prediction.errors_stats-* to WORKDIR/predictions")
     run.set_defaults(handler=_pipeline_run)
     compile_parser = pipeline_commands.add_parser("compile", help="compile the pipeline for Kubeflow / Vertex AI Pipelines")
     compile_command.add_arguments(compile_parser)

@@ -1,5 +1,6 @@
 """Compiling the pipeline for Kubeflow Pipelines v2 / Vertex AI Pipelines, and reading back the spec."""
 import argparse
+import dataclasses
 import json
 import pathlib
 import runpy
@@ -80,6 +81,19 @@ def test_spec_holds_every_component_running_in_the_image(corpus, tmp_path):
     assert "gs://bucket/ser/serving_model/emotion" in _parameter(tasks["Pusher"], "push_destination")
 
 
+def test_unlabelled_clips_add_bulk_inference_by_the_gated_model_and_prediction_files(corpus, tmp_path):
+    config = dataclasses.replace(runner.vertex_config("gs://bucket/ser", _ingest_config(corpus)),
+                                 unlabelled_clips="/gcs/bucket/new_clips")
+
+    tasks = runner.compile_pipeline(config, str(tmp_path / "spec.json"), IMAGE)["pipelineSpec"]["root"]["dag"]["tasks"]
+
+    assert set(tasks["BulkInferrer"]["dependentTasks"]) == {"UnlabelledExampleGen", "Trainer", "CrossCorpusGate"}
+    assert set(tasks["BatchPredictionWriter"]["dependentTasks"]) == {"UnlabelledExampleGen", "BulkInferrer", "CrossCorpusGate"}
+    assert json.loads(_parameter(tasks["UnlabelledExampleGen"], "corpora")) == [
+        {"name": "unlabelled", "path": "/gcs/bucket/new_clips", "role": corpus_spec.UNLABELLED_ROLE}]
+    assert _parameter(tasks["BatchPredictionWriter"], "output_dir") == "gs://bucket/ser/predictions"
+
+
 def test_command_compiles_with_given_emotions_and_unreadable_corpora(tmp_path):
     parser = argparse.ArgumentParser()
     compile_command.add_arguments(parser)
@@ -100,6 +114,7 @@ def test_runner_file_compiles_from_the_environment(corpus, tmp_path, monkeypatch
     monkeypatch.setenv("SER_WORKDIR", "gs://bucket/env")
     monkeypatch.setenv("SER_CORPORA", f"ravdess={corpus}")
     monkeypatch.delenv("SER_TEST_CORPORA", raising=False)
+    monkeypatch.setenv("SER_UNLABELLED_CLIPS", "/gcs/bucket/new_clips")
     monkeypatch.setenv("SER_IMAGE", IMAGE)
     monkeypatch.setenv("SER_PIPELINE_SPEC", str(spec_path))
 
@@ -108,6 +123,8 @@ def test_runner_file_compiles_from_the_environment(corpus, tmp_path, monkeypatch
 
     spec = json.loads(spec_path.read_text())
     assert spec["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/env/pipeline_root"
+    tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert json.loads(_parameter(tasks["UnlabelledExampleGen"], "corpora"))[0]["path"] == "/gcs/bucket/new_clips"
     images = {executor["container"]["image"] for executor in spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
               if "container" in executor}
     assert images == {IMAGE}

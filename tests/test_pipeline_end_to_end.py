@@ -17,6 +17,7 @@ from speech_emotion.pipeline import local_runner
 
 EMOTIONS = ("neutral", "happy", "sad", "angry")
 SPEAKERS = 8
+UNREADABLE_CLIP = "unreadable.wav"
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +26,17 @@ def pipeline_run(tmp_path_factory):
     train_dir, test_dir = str(workdir / "ravdess"), str(workdir / "emodb")
     synthetic.write_corpus("ravdess", train_dir, speakers=SPEAKERS, utterances_per_emotion=5, seed=0, emotions=EMOTIONS)
     synthetic.write_corpus("emodb", test_dir, speakers=2, utterances_per_emotion=1, seed=1)
+    clips_dir = str(workdir / "new_clips")
+    synthetic.write_corpus("unlabelled", clips_dir, speakers=1, utterances_per_emotion=1, seed=5, emotions=EMOTIONS)
+    with open(os.path.join(clips_dir, UNREADABLE_CLIP), "wb") as unreadable:
+        unreadable.write(b"not audio" * 100)
     corpora = (corpus_spec.CorpusSpec("ravdess", train_dir), corpus_spec.CorpusSpec("emodb", test_dir, corpus_spec.TEST_ROLE))
     config = pipeline_config.make_config(
         str(workdir), ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_fraction=0.25)),
         training=demo.DEMO_TRAINING,
         augmentation=demo.DEMO_AUGMENTATION,
         tuning=demo.DEMO_TUNING,
+        unlabelled_clips=clips_dir,
     )
     local_runner.run(config)
     return config
@@ -128,3 +134,21 @@ def test_tuning_summary_and_cross_corpus_reports_are_written(pipeline_run):
     assert sum(map(sum, emodb["confusion_matrix"])) == emodb["examples"]
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "model_card.md"))
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "confusion_test_emodb.png"))
+
+
+def test_unlabelled_clips_get_batch_prediction_files_with_one_line_each(pipeline_run):
+    from speech_emotion.serving import batch_pipeline
+
+    def lines(prefix):
+        paths = glob.glob(os.path.join(pipeline_run.predictions_dir, f"{prefix}-*-of-*"))
+        return [json.loads(line) for path in paths for line in open(path)]
+
+    results, errors = lines(batch_pipeline.RESULTS_PREFIX), lines(batch_pipeline.ERRORS_PREFIX)
+    inputs = sorted(os.path.join(folder, name) for folder, _, names in os.walk(pipeline_run.unlabelled_clips) for name in names)
+    assert len(inputs) == len(EMOTIONS) + 1
+    assert sorted(line["instance"]["uri"] for line in results + errors) == inputs
+    assert [line["instance"]["uri"] for line in errors] == [os.path.join(pipeline_run.unlabelled_clips, UNREADABLE_CLIP)]
+    for line in results:
+        assert line["prediction"]["label"] in EMOTIONS
+        assert list(line["prediction"]["probabilities"]) == list(EMOTIONS)
+        assert sum(line["prediction"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
