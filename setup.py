@@ -33,7 +33,7 @@ _INSTALL_REQUIRES = [
     "requests",
     "pyyaml",
 ]
-_TEST_REQUIRES = ["pytest", "pytest-timeout"]
+_TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium"]
 
 
 def _package_dirs():
@@ -58,7 +58,7 @@ setuptools.setup(
     python_requires=">=3.10,<3.11",
     packages=list(_PACKAGE_DIRS),
     package_dir=_PACKAGE_DIRS,
-    package_data={"speech_emotion.serving": ["static/*", "configs/*"]},
+    package_data={"speech_emotion.serving": ["web/*", "configs/*"]},
     install_requires=_INSTALL_REQUIRES,
     extras_require={"test": _TEST_REQUIRES},
     entry_points={"console_scripts": ["ser = speech_emotion.cli:main"]},

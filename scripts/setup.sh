@@ -22,6 +22,32 @@ find_python310() {
   return 1
 }
 
+# tests/test_web_page.py drives Debian's Chromium through its chromedriver; install them where apt-get
+# may be used, else say how (that test then skips). Never fails the set-up.
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+  local sudo=""
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "setup: /usr/bin/chromium or /usr/bin/chromedriver missing and no apt-get here; install Chromium and its" >&2
+    echo "setup: chromedriver there yourself, or tests/test_web_page.py skips." >&2
+    return 0
+  fi
+  if [ "$(id -u)" != 0 ]; then
+    if ! sudo -n true 2>/dev/null; then
+      echo "setup: /usr/bin/chromium missing; run 'sudo apt-get install chromium chromium-driver'," >&2
+      echo "setup: or tests/test_web_page.py skips." >&2
+      return 0
+    fi
+    sudo="sudo -n"
+  fi
+  echo "setup: installing Debian's chromium and chromium-driver (for tests/test_web_page.py)"
+  if ! { $sudo apt-get update -qq &&
+         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
+    echo "setup: apt-get could not install chromium chromium-driver; tests/test_web_page.py will skip." >&2
+  fi
+}
+ensure_chromium
+
 stamp=$(cat setup.py requirements/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ -x .venv/bin/python ] && [ "$(cat .venv/.installed 2>/dev/null)" = "$stamp" ]; then
   exit 0

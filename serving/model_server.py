@@ -1,6 +1,7 @@
 """A local stand-in for tensorflow_model_server: same flags, same REST and gRPC APIs, same config files.
 
-    python -m speech_emotion.serving.model_server --model_name=emotion --model_base_path=workdir/serving_model/emotion
+    ser serve --model_name=emotion --model_base_path=workdir/serving_model/emotion
+    (or python -m speech_emotion.serving.model_server with the same flags)
 
 It serves the SavedModel versions under the base path (or every model of --model_config_file),
 picks up newly pushed versions while running, batches concurrent requests when --enable_batching is
@@ -31,13 +32,16 @@ from speech_emotion.serving import metrics as metrics_lib
 from speech_emotion.serving import model_manager
 from speech_emotion.serving import rest_api
 from speech_emotion.serving import servable as servable_lib
+from speech_emotion.serving import warmup
 
 DEFAULT_PROMETHEUS_PATH = "/monitoring/prometheus/metrics"
+# `ser serve` (speech_emotion/cli.py) runs main(); the flags keep tensorflow_model_server's names.
+PROG = "ser serve"
 
 
 @dataclasses.dataclass(frozen=True)
 class ServerOptions:
-    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host and --max_request_bytes."""
+    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host, --max_request_bytes and --web_ui."""
 
     model_name: str = "default"
     model_base_path: str = ""
@@ -54,6 +58,7 @@ class ServerOptions:
     max_request_bytes: int = 64 * 1024 * 1024
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0
+    web_ui: bool = True
 
     def __post_init__(self):
         if not self.model_config_file and not self.model_base_path:
@@ -98,7 +103,7 @@ def _bool_flag(text: str) -> bool:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="model_server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     defaults = {field.name: field.default for field in dataclasses.fields(ServerOptions)}
     flag_help = {
         "model_name": "name of the model (ignored if --model_config_file is set)",
@@ -116,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         "max_request_bytes": "largest request body (REST) or message (gRPC) accepted",
         "tensorflow_intra_op_parallelism": "threads per TensorFlow op (0: TensorFlow decides)",
         "tensorflow_inter_op_parallelism": "TensorFlow ops run at once (0: TensorFlow decides)",
+        "web_ui": "serve the web page at / on the REST port (--web_ui=false: API only)",
     }
     for name, default in defaults.items():
         if isinstance(default, bool):
@@ -154,11 +160,14 @@ class ModelServer:
             self._scheduler = dynamic_batching.UnbatchedScheduler(os.cpu_count() or 1)
 
         def load(source: model_manager.ModelSource, version: int, path: str) -> servable_lib.Servable:
-            return servable_lib.Servable(source.name, version, path, self._scheduler)
+            servable = servable_lib.Servable(source.name, version, path, self._scheduler)
+            # Before the manager marks the version AVAILABLE; a failing warm-up fails the load.
+            warmup.warm_up(service, servable, self.metrics)
+            return servable
 
         self._manager = model_manager.ModelManager(sources, load, options.max_num_load_retries)
-        self._manager.start(options.file_system_poll_wait_seconds)
         service = inference.InferenceService(self._manager, options.rest_api_timeout_in_ms / 1000 or None)
+        self._manager.start(options.file_system_poll_wait_seconds)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="model_server_loop", daemon=True)
         self._thread.start()
@@ -169,6 +178,8 @@ class ModelServer:
             raise
         logging.info("serving %s: gRPC on port %s, REST on port %s", ", ".join(sorted(self._manager.model_names)),
                      self.grpc_port, self.rest_port)
+        if self.rest_port and options.web_ui:
+            logging.info("web page at http://%s/", _address(options.host, self.rest_port))
 
     async def _start_apis(self, service: inference.InferenceService, prometheus_path: typing.Optional[str]) -> None:
         options = self.options
@@ -182,7 +193,7 @@ class ModelServer:
                 raise OSError(f"cannot bind gRPC to {options.host}:{options.port}")
             await self._grpc_server.start()
         if options.rest_api_port:
-            api = rest_api.RestApi(service, self.metrics, options.max_request_bytes, prometheus_path)
+            api = rest_api.RestApi(service, self.metrics, options.max_request_bytes, prometheus_path, options.web_ui)
             self._runner = web.AppRunner(api.application(), access_log=None, handle_signals=False)
             await self._runner.setup()
             rest_socket = _bound_socket(options.host, options.rest_api_port)
@@ -233,7 +244,7 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
     try:
         options = parse_flags(argv)
     except ValueError as error:
-        print(f"model_server: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 2
     if options.tensorflow_intra_op_parallelism or options.tensorflow_inter_op_parallelism:
         # Must happen before TensorFlow runs its first op, so before any model loads.
@@ -246,7 +257,7 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
     try:
         server.start()
     except (OSError, ValueError) as error:
-        print(f"model_server: error: {error}", file=sys.stderr)
+        print(f"{PROG}: error: {error}", file=sys.stderr)
         return 1
     stop.wait()
     server.stop()

@@ -19,10 +19,10 @@ from speech_emotion.data import audio_files
 from speech_emotion.serving import clients
 
 # Windows sent per request: within the batch limits a deployed server is configured with.
-_WINDOWS_PER_REQUEST = 32
+WINDOWS_PER_REQUEST = 32
 # A trailing piece shorter than this share of a window is too short to judge; it is dropped unless it
 # is the whole recording.
-_MIN_TRAILING_WINDOW_SHARE = 0.5
+MIN_TRAILING_WINDOW_SHARE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ def audio_windows(path: str, window_seconds: float,
     windows = []
     for start in range(0, len(waveform), window_samples):
         piece = waveform[start:start + window_samples]
-        if windows and len(piece) < _MIN_TRAILING_WINDOW_SHARE * window_samples:
+        if windows and len(piece) < MIN_TRAILING_WINDOW_SHARE * window_samples:
             break
         windows.append(Window(start / sample_rate, (start + len(piece)) / sample_rate, wav.encode_wav_pcm16(piece, sample_rate)))
     return windows, len(waveform) / sample_rate
@@ -70,8 +70,8 @@ def audio_windows(path: str, window_seconds: float,
 def predict_file(client, path: str, window_seconds: float) -> FilePrediction:
     windows, duration_seconds = audio_windows(path, window_seconds)
     predictions = []
-    for first in range(0, len(windows), _WINDOWS_PER_REQUEST):
-        predictions += client.predict([window.wav_bytes for window in windows[first:first + _WINDOWS_PER_REQUEST]])
+    for first in range(0, len(windows), WINDOWS_PER_REQUEST):
+        predictions += client.predict([window.wav_bytes for window in windows[first:first + WINDOWS_PER_REQUEST]])
     emotions = list(predictions[0].probabilities)
     durations = np.array([window.end_seconds - window.start_seconds for window in windows])
     table = np.array([[prediction.probabilities[emotion] for emotion in emotions] for prediction in predictions])

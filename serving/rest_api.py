@@ -4,7 +4,9 @@
     GET  /v1/models/{name}[/versions/{v}|/labels/{l}]/metadata   signature defs
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:predict    instances / inputs
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:classify   examples
+    POST /v1/models/{name}[/versions/{v}|/labels/{l}]:regress    examples
 Every failure answers {"error": message} with TF Serving's HTTP status for the error's code.
+With `serve_web_page`, GET / and /ui/* also serve the web page (web_page.py).
 """
 import logging
 import re
@@ -21,11 +23,12 @@ from speech_emotion.serving import errors
 from speech_emotion.serving import inference
 from speech_emotion.serving import json_tensor
 from speech_emotion.serving import metrics as metrics_lib
+from speech_emotion.serving import web_page
 
 # TF Serving's path patterns (model_servers/http_rest_api_util.cc).
 _API_PATH = re.compile(r"/v1/.*", re.IGNORECASE)
 _PREDICTION_PATH = re.compile(
-    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|predict)", re.IGNORECASE)
+    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)", re.IGNORECASE)
 _STATUS_PATH = re.compile(
     r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE)
 _JSON = "application/json"
@@ -36,14 +39,17 @@ class RestApi:
     """Answers REST requests with `service`; bodies over `max_request_bytes` get 413."""
 
     def __init__(self, service: inference.InferenceService, metrics: metrics_lib.ServerMetrics,
-                 max_request_bytes: int, prometheus_path: typing.Optional[str] = None):
+                 max_request_bytes: int, prometheus_path: typing.Optional[str] = None, serve_web_page: bool = False):
         self._service = service
         self._metrics = metrics
         self._max_request_bytes = max_request_bytes
         self._prometheus_path = prometheus_path
+        self._serve_web_page = serve_web_page
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self._max_request_bytes)
+        if self._serve_web_page:
+            web_page.add_routes(app, self._service.manager.model_names)
         app.router.add_route("*", "/{path:.*}", self._handle)
         return app
 
@@ -83,6 +89,8 @@ class RestApi:
             body = await request.read()
             if call.api == "predict":
                 return await self._predict(call.model_name, version, label, body)
+            if call.api == "regress":
+                return await self._regress(call.model_name, version, label, body)
             return await self._classify(call.model_name, version, label, body)
         if request.method == "GET":
             match = _STATUS_PATH.fullmatch(path)
@@ -113,6 +121,12 @@ class RestApi:
         servable = self._service.manager.servable(name, version, label)
         result = await self._service.classify(servable, request.signature_name, json_tensor.serialized_examples(request.document))
         return json_tensor.classification_response(result)
+
+    async def _regress(self, name, version, label, body: bytes) -> str:
+        request = json_tensor.parse_request(body)
+        servable = self._service.manager.servable(name, version, label)
+        result = await self._service.regress(servable, request.signature_name, json_tensor.serialized_examples(request.document))
+        return json_tensor.regression_response(result)
 
 
 class _Call:

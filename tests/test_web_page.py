@@ -1,0 +1,232 @@
+"""The web page of `ser serve` against a running server with the fixture model: its routes sit beside
+the REST API without changing its 404s; in headless Chromium, an uploaded recording shows the same
+windows, probabilities and overall emotion as `ser predict` gives for the file, a microphone
+recording (Chromium's fake device) gets a prediction, a REST error reaches the user verbatim, and a
+screenshot of a result is saved (also to $SER_SCREENSHOT_DIR when set)."""
+import os
+import pathlib
+import shutil
+import time
+
+import serving_model_fixture as fixture
+
+import numpy as np
+import pytest
+import requests
+import soundfile
+from PIL import Image
+
+from speech_emotion.audio import wav
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
+from speech_emotion.serving import clients
+from speech_emotion.serving import predict_cli
+
+try:
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # the test extra; the browser tests skip without it
+    webdriver = None
+
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+CHROMEDRIVER = pathlib.Path("/usr/bin/chromedriver")
+_CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                   "--disable-dev-shm-usage", "--window-size=1000,1150",
+                   "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+_WAIT_SECONDS = 30
+
+
+def _long_recording(seconds: float = 7.6, sample_rate: int = DEFAULT_FEATURE_CONFIG.sample_rate) -> np.ndarray:
+    """A tone that gets louder and higher, with noise: each 3 s window scores differently."""
+    time_axis = np.arange(int(seconds * sample_rate)) / sample_rate
+    amplitude = 0.1 + 0.1 * time_axis
+    frequency = 150.0 + 60.0 * time_axis
+    noise = 0.03 * np.random.default_rng(3).standard_normal(time_axis.shape)
+    return amplitude * np.sin(2 * np.pi * np.cumsum(frequency) / sample_rate) + noise
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    fixture.push_version(root / "models", 1)
+    with fixture.running_server(root / "models") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def base_url(server):
+    return f"http://127.0.0.1:{server.rest_port}"
+
+
+@pytest.fixture(scope="module")
+def long_recording_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("audio") / "long_recording.wav"
+    path.write_bytes(wav.encode_wav_pcm16(_long_recording(), DEFAULT_FEATURE_CONFIG.sample_rate))
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected(base_url, long_recording_path):
+    """What `ser predict` reports for the long recording, over the same REST API."""
+    client = clients.RestClient(base_url.removeprefix("http://"), fixture.MODEL_NAME)
+    try:
+        return predict_cli.predict_file(client, str(long_recording_path), DEFAULT_FEATURE_CONFIG.clip_seconds)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing: install Debian's chromium and chromium-driver packages "
+                    "(scripts/setup.sh does where it may use apt-get)")
+    if webdriver is None:
+        pytest.skip("the selenium package (setup.py's test extra) is not installed")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in _CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium_profile')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=str(CHROMEDRIVER)))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def page(browser, base_url):
+    """The page freshly loaded, settings fetched."""
+    browser.get(base_url + "/")
+    WebDriverWait(browser, _WAIT_SECONDS).until(lambda _: not browser.find_element(By.ID, "audio-file").get_attribute("disabled"))
+    return browser
+
+
+def test_server_serves_the_page_and_its_settings_beside_the_api(base_url, tmp_path):
+    page = requests.get(base_url + "/")
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert '<script type="module" src="/ui/app.js">' in page.text
+    assert requests.get(base_url + "/ui/app.js").headers["Content-Type"].startswith("text/javascript")
+    config = requests.get(base_url + "/ui/config.json").json()
+    assert config["sample_rate"] == DEFAULT_FEATURE_CONFIG.sample_rate
+    assert config["window_seconds"] == DEFAULT_FEATURE_CONFIG.clip_seconds
+    assert config["model_names"] == [fixture.MODEL_NAME] and config["default_model_name"] == fixture.MODEL_NAME
+    for method, path in (("GET", "/ui/missing.js"), ("POST", "/"), ("GET", "/index.html")):
+        answer = requests.request(method, base_url + path)
+        assert answer.status_code == 404
+        assert answer.json() == {"error": f"Not found: {method} {path}"}
+
+    fixture.push_version(tmp_path / "models", 1)
+    with fixture.running_server(tmp_path / "models", port=0, web_ui=False) as api_only:
+        answer = requests.get(f"http://127.0.0.1:{api_only.rest_port}/")
+        assert answer.status_code == 404 and answer.json() == {"error": "Not found: GET /"}
+
+
+def _finish(page) -> str:
+    """Waits until the page shows a result or an error; returns which ("done" or "error")."""
+    status = page.find_element(By.ID, "status")
+    WebDriverWait(page, _WAIT_SECONDS).until(lambda _: status.get_attribute("data-state") in ("done", "error"))
+    return status.get_attribute("data-state")
+
+
+def _console(page) -> str:
+    return "\n".join(entry["message"] for entry in page.get_log("browser"))
+
+
+def _upload(page, path) -> None:
+    page.find_element(By.ID, "audio-file").send_keys(str(path))
+    assert _finish(page) == "done", f"{page.find_element(By.ID, 'error').text}\n{_console(page)}"
+
+
+def _bars(page):
+    return [(bar.get_attribute("data-emotion"), float(bar.get_attribute("data-probability")),
+             bar.find_element(By.CLASS_NAME, "bar-value").text) for bar in page.find_elements(By.CSS_SELECTOR, "#chart .bar")]
+
+
+def test_upload_shows_the_same_windows_and_probabilities_as_ser_predict(page, long_recording_path, expected):
+    _upload(page, long_recording_path)
+
+    assert len(expected.timeline) == 3  # 0-3 s, 3-6 s and the 1.6 s tail, long enough to keep
+    bars = _bars(page)
+    assert [emotion for emotion, _, _ in bars] == list(fixture.EMOTIONS)
+    for emotion, probability, shown in bars:
+        assert probability == pytest.approx(expected.overall.probabilities[emotion], abs=1e-5)
+        assert shown == f"{100 * expected.overall.probabilities[emotion]:.1f}%"
+    assert page.find_element(By.ID, "overall-label").text.lower() == expected.overall.label
+
+    windows = page.find_elements(By.CSS_SELECTOR, "#timeline .timeline-window")
+    assert len(windows) == len(expected.timeline)
+    for element, (window, prediction) in zip(windows, expected.timeline):
+        assert float(element.get_attribute("data-start")) == pytest.approx(window.start_seconds)
+        assert float(element.get_attribute("data-end")) == pytest.approx(window.end_seconds)
+        assert element.get_attribute("data-emotion") == prediction.label
+        assert float(element.get_attribute("data-probability")) == pytest.approx(
+            prediction.probabilities[prediction.label], abs=1e-5)
+        assert f"{window.start_seconds:.1f}–{window.end_seconds:.1f} s" in element.text
+    # The windows differ, so the test would notice a page that sent the same audio for each.
+    assert len({round(prediction.probabilities[prediction.label], 4) for _, prediction in expected.timeline}) == 3
+
+
+def test_a_stereo_ogg_at_another_rate_is_resampled_and_windowed_like_ser_predict(page, base_url, tmp_path):
+    recording = _long_recording(seconds=7.0, sample_rate=44100)
+    path = tmp_path / "stereo.ogg"
+    soundfile.write(path, np.stack([recording, 0.5 * recording[::-1]], axis=1), 44100)
+    client = clients.RestClient(base_url.removeprefix("http://"), fixture.MODEL_NAME)
+    try:
+        expected = predict_cli.predict_file(client, str(path), DEFAULT_FEATURE_CONFIG.clip_seconds)
+    finally:
+        client.close()
+    _upload(page, path)
+
+    assert len(expected.timeline) == 2  # the 1 s tail is under half a window: dropped
+    assert len(page.find_elements(By.CSS_SELECTOR, "#timeline .timeline-window")) == 2
+    # The browser's decoder and resampler are not the project's: close, not equal.
+    for emotion, probability, _ in _bars(page):
+        assert probability == pytest.approx(expected.overall.probabilities[emotion], abs=2e-3)
+
+
+def test_recording_from_the_microphone_is_predicted(page):
+    record = page.find_element(By.ID, "record")
+    record.click()
+    WebDriverWait(page, _WAIT_SECONDS).until(lambda _: record.text == "Stop")
+    time.sleep(2.0)
+    record.click()
+    assert _finish(page) == "done", f"{page.find_element(By.ID, 'error').text}\n{_console(page)}"
+
+    assert page.find_element(By.ID, "source").text.startswith("recording: ")
+    probabilities = {emotion: probability for emotion, probability, _ in _bars(page)}
+    assert list(probabilities) == list(fixture.EMOTIONS)
+    assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    assert page.find_element(By.ID, "overall-label").text.lower() == max(probabilities, key=probabilities.get)
+    assert not page.find_element(By.ID, "timeline-figure").is_displayed()  # about 2 s: a single window
+
+
+def test_rest_errors_are_shown_verbatim(page, base_url, long_recording_path):
+    answer = requests.post(f"{base_url}/v1/models/no_such_model:predict", json={"instances": []})
+    assert answer.status_code == 404
+    model_name = page.find_element(By.ID, "model-name")
+    model_name.clear()
+    model_name.send_keys("no_such_model")
+    page.find_element(By.ID, "audio-file").send_keys(str(long_recording_path))
+
+    assert _finish(page) == "error"
+    error = page.find_element(By.ID, "error")
+    assert error.is_displayed()
+    assert error.text == f"The server answered HTTP 404: {answer.json()['error']}"
+    assert not page.find_element(By.ID, "result").is_displayed()
+
+
+def test_screenshot_of_a_long_recording(page, long_recording_path, tmp_path):
+    _upload(page, long_recording_path)
+    screenshot = tmp_path / "web_page.png"
+    assert page.save_screenshot(str(screenshot))
+    if os.environ.get("SER_SCREENSHOT_DIR"):
+        os.makedirs(os.environ["SER_SCREENSHOT_DIR"], exist_ok=True)
+        shutil.copy(screenshot, os.environ["SER_SCREENSHOT_DIR"])
+
+    image = Image.open(screenshot)
+    assert image.format == "PNG"
+    assert image.width >= 800 and image.height >= 600
+    # Text, bars and the coloured timeline: far more than a blank or error page's few colours.
+    assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 200
