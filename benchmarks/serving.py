@@ -1,16 +1,24 @@
 """Serving latency and throughput: the model server over REST and gRPC against the model's own batched
-speed and against a naive per-request handler.
+speed and against a naive per-request handler, then a version switch under load.
 
-    python benchmarks/serving.py --model-dir workdir/serving_model/emotion [--requests 400] [--concurrency 1 8 32]
+    python benchmarks/serving.py --model workdir/serving_model/emotion [--requests 400] [--concurrency 1 8 32]
+    python benchmarks/serving.py --model DIR --quick          # a few seconds per phase, to try it out
 
---model-dir is a model's base path (integer version folders) or one version folder. Every request
-carries one clip: WAV bytes of --clip-seconds of a noisy tone at 16 kHz. Rows:
+--model (or --model-dir) is a model's base path (integer version folders; the latest is served) or one
+version folder; the server serves a scratch base path whose version 1 links to it, so nothing is
+written next to the model. Every request carries one clip: WAV bytes of --clip-seconds of a noisy tone
+at 16 kHz. Rows:
   in-process batched   the SavedModel's serving_default called directly on batches of 32 clips: the ceiling
   model server REST    `ser serve` (this repository's model server) with serving/configs/batching_parameters.txt,
                        num_batch_threads set to --batch-threads
   model server gRPC    the same server, PredictionService.Predict
   naive REST           a stdlib threading HTTP server that decodes and resamples each request's audio with
                        librosa and calls the model once per request, without batching: the usual first try
+Then the version switch: --duration seconds (60) at concurrency 32, half the clients on REST and half on
+gRPC, while a copy of the model is pushed as version 2 a third of the way in (copied beside the base
+path, then renamed into it, as the Pusher's copy appears complete); it prints the requests, the
+failures (0 expected), when version 2 was pushed, became AVAILABLE and first answered (gRPC responses
+name the version that answered), and when version 1 last answered.
 The servers run in their own processes on loopback; the clients are asyncio tasks of this process
 (aiohttp and grpc.aio), with request bodies encoded before the clock starts.
 """
@@ -22,6 +30,7 @@ import io
 import json
 import os
 import pathlib
+import shutil
 import socket
 import subprocess
 import sys
@@ -47,6 +56,8 @@ _BATCHING_PARAMETERS = pathlib.Path(model_server.__file__).parent / "configs" / 
 _MODEL_NAME = "emotion"
 _IN_PROCESS_BATCH = 32
 _STARTUP_SECONDS = 300
+_SWITCH_CONCURRENCY = 32
+_QUICK = {"requests": 48, "concurrency": [1, 8], "duration": 12.0}
 
 
 def _free_port() -> int:
@@ -63,14 +74,19 @@ def _clips(count: int, seconds: float) -> list:
                                  + 0.05 * rng.standard_normal(time_axis.shape), rate) for index in range(count)]
 
 
-def _base_path(model_dir: str, scratch: str) -> str:
-    """`model_dir` if it holds version folders; else a base path in `scratch` whose version 1 links to it."""
-    if not os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
-        return model_dir
+def _scratch_base_path(version_dir: str, scratch: str) -> str:
+    """A base path in `scratch` whose version 1 links to `version_dir`: the switch phase pushes beside it."""
     base = os.path.join(scratch, "models")
     os.makedirs(base)
-    os.symlink(os.path.abspath(model_dir), os.path.join(base, "1"))
+    os.symlink(os.path.abspath(version_dir), os.path.join(base, "1"))
     return base
+
+
+def _version_dir(model_dir: str) -> str:
+    """`model_dir` if it is a version folder, else its latest version folder."""
+    if os.path.isfile(os.path.join(model_dir, "saved_model.pb")):
+        return model_dir
+    return _latest_version_dir(model_dir)
 
 
 def _batching_parameters(num_batch_threads: int, scratch: str) -> str:
@@ -153,6 +169,107 @@ async def _measure_grpc(port: int, clips: list, concurrency: int) -> dict:
         return await _measure(send, requests, concurrency)
 
 
+def _push_version(version_dir: str, base_path: str, version: int) -> None:
+    """Copies the model beside the base path, then renames it in: the version appears complete at once."""
+    staging = os.path.join(os.path.dirname(base_path), f"staging-{version}")
+    shutil.copytree(version_dir, staging)
+    os.rename(staging, os.path.join(base_path, str(version)))
+
+
+async def _measure_version_switch(rest_port: int, grpc_port: int, clips: list, duration: float, push) -> dict:
+    """Mixed REST and gRPC load for `duration` seconds; `push` (run in a thread a third of the way in) adds
+    version 2. Returns counts and the seconds (from the start) at which the switch happened."""
+    url = f"http://127.0.0.1:{rest_port}/v1/models/{_MODEL_NAME}:predict"
+    bodies = [json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]}).encode() for clip in clips]
+    grpc_requests = []
+    for clip in clips:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = _MODEL_NAME
+        request.inputs["audio"].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
+        grpc_requests.append(request)
+    result = {"requests": 0, "failures": 0, "first_failure": "", "pushed_s": None, "available_s": None,
+              "first_v2_answer_s": None, "last_v1_answer_s": None}
+    latencies = []
+    started = time.perf_counter()
+
+    def now() -> float:
+        return time.perf_counter() - started
+
+    def failed(error: str) -> None:
+        result["failures"] += 1
+        result["first_failure"] = result["first_failure"] or error
+
+    connector = aiohttp.TCPConnector(limit=_SWITCH_CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector, headers={"Content-Type": "application/json"}) as session, \
+            grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+
+        async def rest_worker(index: int):
+            while now() < duration:
+                sent = time.perf_counter()
+                try:
+                    async with session.post(url, data=bodies[index % len(bodies)]) as answer:
+                        text = await answer.text()
+                        if answer.status != 200:
+                            failed(f"REST {answer.status}: {text[:200]}")
+                except aiohttp.ClientError as error:
+                    failed(f"REST {error!r}")
+                latencies.append(time.perf_counter() - sent)
+                result["requests"] += 1
+                index += _SWITCH_CONCURRENCY
+
+        async def grpc_worker(index: int):
+            while now() < duration:
+                sent = time.perf_counter()
+                try:
+                    response = await stub.Predict(grpc_requests[index % len(grpc_requests)], timeout=60)
+                except grpc.RpcError as error:
+                    failed(f"gRPC {error.code().name}: {error.details()}")
+                else:
+                    answered = now()
+                    if response.model_spec.version.value == 2 and result["first_v2_answer_s"] is None:
+                        result["first_v2_answer_s"] = answered
+                    if response.model_spec.version.value == 1:
+                        result["last_v1_answer_s"] = answered
+                latencies.append(time.perf_counter() - sent)
+                result["requests"] += 1
+                index += _SWITCH_CONCURRENCY
+
+        async def pusher():
+            await asyncio.sleep(duration / 3)
+            result["pushed_s"] = now()
+            await asyncio.get_running_loop().run_in_executor(None, push)
+            status_url = f"http://127.0.0.1:{rest_port}/v1/models/{_MODEL_NAME}/versions/2"
+            while now() < duration + _STARTUP_SECONDS:
+                async with session.get(status_url) as answer:
+                    if answer.status == 200 and (await answer.json())["model_version_status"][0]["state"] == "AVAILABLE":
+                        result["available_s"] = now()
+                        return
+                await asyncio.sleep(0.05)
+
+        workers = [(rest_worker if index % 2 else grpc_worker)(index) for index in range(_SWITCH_CONCURRENCY)]
+        await asyncio.gather(pusher(), *workers)
+    elapsed = now()
+    result.update(per_second=result["requests"] / elapsed, p50_ms=1e3 * float(np.percentile(latencies, 50)),
+                  p99_ms=1e3 * float(np.percentile(latencies, 99)))
+    return result
+
+
+def _seconds(value) -> str:
+    return "never" if value is None else f"{value:.2f} s"
+
+
+def _print_switch(duration: float, result: dict) -> None:
+    print(f"\nversion switch: {duration:g} s at concurrency {_SWITCH_CONCURRENCY}, half REST, half gRPC")
+    print(f"  requests {result['requests']}, failures {result['failures']}, {result['per_second']:.1f} clips/s, "
+          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
+    print(f"  version 2 pushed at {_seconds(result['pushed_s'])}, AVAILABLE at {_seconds(result['available_s'])}, "
+          f"first answered (gRPC) at {_seconds(result['first_v2_answer_s'])}; "
+          f"version 1 last answered at {_seconds(result['last_v1_answer_s'])}")
+    if result["failures"]:
+        print(f"  first failure: {result['first_failure']}")
+
+
 def _in_process(version_dir: str, clips: list) -> dict:
     serve = tf.saved_model.load(version_dir).signatures["serving_default"]
     serve(audio=tf.constant(clips[:_IN_PROCESS_BATCH]))  # warm-up
@@ -208,14 +325,23 @@ def _print_row(name: str, concurrency: int, result: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model-dir", required=True)
-    parser.add_argument("--requests", type=int, default=400, help="requests per measurement")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--model", "--model-dir", dest="model_dir", required=True, metavar="DIR",
+                        help="a TF Serving base path (e.g. workdir/serving_model/emotion) or one version folder")
+    parser.add_argument("--requests", type=int, help="requests per measurement (default 400)")
+    parser.add_argument("--concurrency", type=int, nargs="+", help="concurrencies to measure (default 1 8 32)")
+    parser.add_argument("--duration", type=float, help="seconds of the version switch phase (default 60)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"defaults for a try-out: {_QUICK['requests']} requests, concurrency "
+                             f"{' '.join(map(str, _QUICK['concurrency']))}, a {_QUICK['duration']:g} s switch phase")
     parser.add_argument("--clip-seconds", type=float, default=DEFAULT_FEATURE_CONFIG.clip_seconds)
     parser.add_argument("--batch-threads", type=int, default=os.cpu_count(),
                         help="the model server's num_batch_threads (default: one per core)")
     parser.add_argument("--naive-server-port", type=int, help=argparse.SUPPRESS)  # the naive server's own process
     args = parser.parse_args(argv)
+    defaults = _QUICK if args.quick else {"requests": 400, "concurrency": [1, 8, 32], "duration": 60.0}
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if args.naive_server_port:
         _run_naive_server(args.model_dir, args.naive_server_port)  # given a version folder
         return 0
@@ -225,8 +351,8 @@ def main(argv=None) -> int:
 
 
 def _benchmark(args, scratch: str) -> None:
-    base_path = _base_path(args.model_dir, scratch)
-    version_dir = _latest_version_dir(base_path)
+    version_dir = _version_dir(args.model_dir)
+    base_path = _scratch_base_path(version_dir, scratch)
     clips = _clips(args.requests, args.clip_seconds)
     print(f"{args.requests} requests of one {args.clip_seconds:g} s clip each; model {version_dir}")
     print(f"{'target':<22} {'concurrency':>11} {'p50 ms':>9} {'p99 ms':>9} {'clips/s':>9}")
@@ -249,6 +375,9 @@ def _benchmark(args, scratch: str) -> None:
                                     ("naive REST", _measure_rest, naive_port)):
             for concurrency in args.concurrency:
                 _print_row(name, concurrency, asyncio.run(measure(port, clips, concurrency)))
+        switch = asyncio.run(_measure_version_switch(rest_port, grpc_port, clips, args.duration,
+                                                     lambda: _push_version(version_dir, base_path, 2)))
+        _print_switch(args.duration, switch)
     finally:
         for server in servers:
             server.terminate()

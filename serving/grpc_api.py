@@ -1,5 +1,5 @@
-"""TF Serving's gRPC services on grpc.aio: PredictionService (Predict, Classify, GetModelMetadata) and
-ModelService (GetModelStatus), using tensorflow_serving.apis' generated servicers."""
+"""TF Serving's gRPC services on grpc.aio: PredictionService (Predict, Classify, Regress, MultiInference,
+GetModelMetadata) and ModelService (GetModelStatus), using tensorflow_serving.apis' generated servicers."""
 import logging
 import math
 import time
@@ -10,9 +10,12 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.framework import tensor_pb2
 from tensorflow_serving.apis import classification_pb2
+from tensorflow_serving.apis import inference_pb2
+from tensorflow_serving.apis import model_pb2
 from tensorflow_serving.apis import model_service_pb2_grpc
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
+from tensorflow_serving.apis import regression_pb2
 
 from speech_emotion.serving import errors
 from speech_emotion.serving import inference
@@ -70,6 +73,48 @@ def _version_and_label(model_spec) -> typing.Tuple[typing.Optional[int], typing.
     return version, model_spec.version_label or None
 
 
+def _servable(service: inference.InferenceService, model_spec) -> servable_lib.Servable:
+    """The loaded version a request's ModelSpec names."""
+    return service.manager.servable(model_spec.name, *_version_and_label(model_spec))
+
+
+# Each runs one request on a resolved servable; the gRPC handlers and the warm-up replay share them.
+
+async def predict(service: inference.InferenceService, servable: servable_lib.Servable,
+                  request: predict_pb2.PredictRequest) -> predict_pb2.PredictResponse:
+    inputs = {name: tensor_proto_to_array(proto) for name, proto in request.inputs.items()}
+    signature_name = request.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
+    outputs = await service.predict(servable, signature_name, inputs, list(request.output_filter))
+    response = predict_pb2.PredictResponse(model_spec=inference.model_spec(servable, signature_name))
+    for name, array in outputs.items():
+        response.outputs[name].CopyFrom(array_to_tensor_proto(array))
+    return response
+
+
+async def classify(service: inference.InferenceService, servable: servable_lib.Servable,
+                   request: classification_pb2.ClassificationRequest) -> classification_pb2.ClassificationResponse:
+    signature_name = request.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
+    result = await service.classify(servable, signature_name, inference.serialized_examples(request.input))
+    return classification_pb2.ClassificationResponse(model_spec=inference.model_spec(servable, signature_name), result=result)
+
+
+async def regress(service: inference.InferenceService, servable: servable_lib.Servable,
+                  request: regression_pb2.RegressionRequest) -> regression_pb2.RegressionResponse:
+    signature_name = request.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
+    result = await service.regress(servable, signature_name, inference.serialized_examples(request.input))
+    return regression_pb2.RegressionResponse(model_spec=inference.model_spec(servable, signature_name), result=result)
+
+
+async def multi_inference(service: inference.InferenceService, servable: servable_lib.Servable,
+                          request: inference_pb2.MultiInferenceRequest) -> inference_pb2.MultiInferenceResponse:
+    return await service.multi_inference(servable, request.tasks, inference.serialized_examples(request.input))
+
+
+def _multi_inference_model_spec(request: inference_pb2.MultiInferenceRequest) -> model_pb2.ModelSpec:
+    """The first task's ModelSpec picks the servable, as in TF Serving; no task: an empty one."""
+    return request.tasks[0].model_spec if request.tasks else model_pb2.ModelSpec()
+
+
 async def _answer(service: inference.InferenceService, metrics: metrics_lib.ServerMetrics, context, api: str,
                   model_name: str, run: typing.Callable[[], typing.Awaitable]):
     """Runs one call; failures become the call's gRPC status, and every call is counted."""
@@ -90,34 +135,30 @@ async def _answer(service: inference.InferenceService, metrics: metrics_lib.Serv
 
 
 class PredictionServicer(prediction_service_pb2_grpc.PredictionServiceServicer):
-    """Predict, Classify and GetModelMetadata; Regress and MultiInference answer UNIMPLEMENTED."""
+    """Predict, Classify, Regress, MultiInference and GetModelMetadata."""
 
     def __init__(self, service: inference.InferenceService, metrics: metrics_lib.ServerMetrics):
         self._service = service
         self._metrics = metrics
 
-    async def Predict(self, request, context):
-        async def run():
-            servable = self._service.manager.servable(request.model_spec.name, *_version_and_label(request.model_spec))
-            inputs = {name: tensor_proto_to_array(proto) for name, proto in request.inputs.items()}
-            signature_name = request.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
-            outputs = await self._service.predict(servable, signature_name, inputs, list(request.output_filter))
-            response = predict_pb2.PredictResponse(model_spec=inference.model_spec(servable, signature_name))
-            for name, array in outputs.items():
-                response.outputs[name].CopyFrom(array_to_tensor_proto(array))
-            return response
+    async def _run_on_servable(self, context, api: str, model_spec, request, run):
+        async def resolve_and_run():
+            return await run(self._service, _servable(self._service, model_spec), request)
 
-        return await _answer(self._service, self._metrics, context, "predict", request.model_spec.name, run)
+        return await _answer(self._service, self._metrics, context, api, model_spec.name, resolve_and_run)
+
+    async def Predict(self, request, context):
+        return await self._run_on_servable(context, "predict", request.model_spec, request, predict)
 
     async def Classify(self, request, context):
-        async def run():
-            servable = self._service.manager.servable(request.model_spec.name, *_version_and_label(request.model_spec))
-            signature_name = request.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
-            result = await self._service.classify(servable, signature_name, inference.serialized_examples(request.input))
-            return classification_pb2.ClassificationResponse(model_spec=inference.model_spec(servable, signature_name),
-                                                             result=result)
+        return await self._run_on_servable(context, "classify", request.model_spec, request, classify)
 
-        return await _answer(self._service, self._metrics, context, "classify", request.model_spec.name, run)
+    async def Regress(self, request, context):
+        return await self._run_on_servable(context, "regress", request.model_spec, request, regress)
+
+    async def MultiInference(self, request, context):
+        return await self._run_on_servable(context, "multi_inference", _multi_inference_model_spec(request), request,
+                                           multi_inference)
 
     async def GetModelMetadata(self, request, context):
         async def run():

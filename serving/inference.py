@@ -1,7 +1,9 @@
-"""Predict, Classify, GetModelMetadata and GetModelStatus, shared by the REST and gRPC front ends.
+"""Predict, Classify, Regress, MultiInference, GetModelMetadata and GetModelStatus, shared by the REST and
+gRPC front ends and the warm-up replay.
 
-Checks and error messages follow TF Serving (predict_util.cc, classifier.cc,
-get_model_metadata_impl.cc, get_model_status_impl.cc) so clients see the same answers.
+Checks and error messages follow TF Serving (predict_util.cc, classifier.cc, regressor.cc,
+multi_inference.cc, get_model_metadata_impl.cc, get_model_status_impl.cc) with its default of not
+checking a signature's method_name, so clients see the same answers.
 """
 import asyncio
 import typing
@@ -12,7 +14,9 @@ import tensorflow as tf
 from tensorflow_serving.apis import classification_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2
 from tensorflow_serving.apis import get_model_status_pb2
+from tensorflow_serving.apis import inference_pb2
 from tensorflow_serving.apis import model_pb2
+from tensorflow_serving.apis import regression_pb2
 from tensorflow_serving.apis import status_pb2
 
 from speech_emotion.serving import dynamic_batching
@@ -22,6 +26,8 @@ from speech_emotion.serving import servable as servable_lib
 
 SIGNATURE_DEF_FIELD = "signature_def"
 CLASSIFY_INPUTS, CLASSIFY_CLASSES, CLASSIFY_SCORES = "inputs", "classes", "scores"
+REGRESS_INPUTS, REGRESS_OUTPUTS = "inputs", "outputs"
+CLASSIFY_METHOD, REGRESS_METHOD = tf.saved_model.CLASSIFY_METHOD_NAME, tf.saved_model.REGRESS_METHOD_NAME
 _ERROR_CODES = status_pb2.StatusProto.DESCRIPTOR.fields_by_name["error_code"].enum_type  # tensorflow.error.Code
 
 
@@ -47,6 +53,33 @@ class InferenceService:
             raise errors.invalid_argument("Input is empty.")
         outputs = await self._run(signature, {CLASSIFY_INPUTS: np.array(serialized_examples, dtype=object)})
         return _classification_result(outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES), len(serialized_examples))
+
+    async def regress(self, servable: servable_lib.Servable, signature_name: str,
+                      serialized_examples: typing.Sequence[bytes]) -> regression_pb2.RegressionResult:
+        signature = _regression_signature(servable, signature_name)
+        if not serialized_examples:
+            raise errors.invalid_argument("Input is empty.")
+        outputs = await self._run(signature, {REGRESS_INPUTS: np.array(serialized_examples, dtype=object)})
+        return _regression_result(outputs[REGRESS_OUTPUTS], len(serialized_examples))
+
+    async def multi_inference(self, servable: servable_lib.Servable, tasks: typing.Sequence[inference_pb2.InferenceTask],
+                              serialized_examples: typing.Sequence[bytes]) -> inference_pb2.MultiInferenceResponse:
+        """Classify and regress tasks on signatures of one model that read the same input tensor."""
+        signatures = _multi_inference_signatures(servable, tasks)
+        if not serialized_examples:
+            raise errors.invalid_argument("Input is empty.")
+        inputs = np.array(serialized_examples, dtype=object)
+        outputs = await asyncio.gather(*(self._run(signature, {signature_input: inputs})
+                                         for signature, signature_input in signatures))
+        response = inference_pb2.MultiInferenceResponse()
+        for task, (signature, _), signature_outputs in zip(tasks, signatures, outputs):
+            result = response.results.add(model_spec=model_spec(servable, signature.name))
+            if task.method_name == CLASSIFY_METHOD:
+                result.classification_result.CopyFrom(_classification_result(
+                    signature_outputs.get(CLASSIFY_CLASSES), signature_outputs.get(CLASSIFY_SCORES), len(serialized_examples)))
+            else:
+                result.regression_result.CopyFrom(_regression_result(signature_outputs[REGRESS_OUTPUTS], len(serialized_examples)))
+        return response
 
     async def _run(self, signature: servable_lib.Signature, inputs: dynamic_batching.Tensors) -> dynamic_batching.Tensors:
         future = signature.queue.schedule(inputs)
@@ -152,6 +185,69 @@ def _classification_signature(servable: servable_lib.Servable, signature_name: s
             f'Expected classification signature outputs to contain at least one of "{CLASSIFY_CLASSES}" or '
             f'"{CLASSIFY_SCORES}". Signature {key} outputs: {", ".join(sorted(signature.output_dtypes))}')
     return signature
+
+
+def _regression_signature(servable: servable_lib.Servable, signature_name: str) -> servable_lib.Signature:
+    key = signature_name or servable_lib.DEFAULT_SIGNATURE
+    if key not in servable.signatures:
+        raise errors.invalid_argument(f"No signature was found with the name: {key}")
+    signature = servable.signatures[key]
+    described = (f"Signature {key} is not a regression signature: inputs {{{','.join(sorted(signature.inputs))}}}, "
+                 f"outputs {{{','.join(sorted(signature.output_dtypes))}}}.")
+    if len(signature.inputs) != 1:
+        raise errors.invalid_argument(f"Expected one input Tensor. {described}")
+    if len(signature.output_dtypes) != 1:
+        raise errors.invalid_argument(f"Expected one output Tensor. {described}")
+    if REGRESS_INPUTS not in signature.inputs:
+        raise errors.invalid_argument(f"No regression inputs found in SignatureDef {key}. {described}")
+    if REGRESS_OUTPUTS not in signature.output_dtypes:
+        raise errors.invalid_argument(f"No regression outputs found in SignatureDef {key}. {described}")
+    return signature
+
+
+def _regression_result(output: np.ndarray, num_examples: int) -> regression_pb2.RegressionResult:
+    if not (output.ndim == 1 or (output.ndim == 2 and output.shape[1] == 1)):
+        raise errors.invalid_argument(
+            f"Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got {list(output.shape)}")
+    if output.shape[0] != num_examples:
+        raise errors.invalid_argument(
+            f"Input batch size did not match output batch size: {num_examples} vs. {output.shape[0]}")
+    if output.dtype != np.float32:
+        raise errors.invalid_argument(f"Expected output Tensor of DT_FLOAT.  Got: {output.dtype}")
+    result = regression_pb2.RegressionResult()
+    for value in output.reshape(-1).tolist():
+        result.regressions.add(value=value)
+    return result
+
+
+def _multi_inference_signatures(servable: servable_lib.Servable, tasks: typing.Sequence[inference_pb2.InferenceTask]
+                                ) -> typing.List[typing.Tuple[servable_lib.Signature, str]]:
+    """Each task's signature and its input name, checked as TensorFlowMultiInferenceRunner::Infer does."""
+    checked, input_tensor_name = [], None
+    for task in tasks:
+        if not task.model_spec.name:
+            raise errors.invalid_argument("Found ModelSpec with an empty model name.")
+        if task.model_spec.name != tasks[0].model_spec.name:
+            raise errors.invalid_argument("All ModelSpecs in a MultiInferenceRequest must access the same model name.")
+        key = task.model_spec.signature_name or servable_lib.DEFAULT_SIGNATURE
+        if any(signature.name == key for signature, _ in checked):
+            raise errors.invalid_argument(f"Duplicate evaluation of signature: {key}")
+        if key not in servable.signatures:
+            raise errors.invalid_argument(f"Requested signature not found in model graph: {key}")
+        if task.method_name == CLASSIFY_METHOD:
+            signature, signature_input = _classification_signature(servable, key), CLASSIFY_INPUTS
+        elif task.method_name == REGRESS_METHOD:
+            signature, signature_input = _regression_signature(servable, key), REGRESS_INPUTS
+        else:
+            raise errors.ServingError(grpc.StatusCode.UNIMPLEMENTED, f"Unsupported signature method_name: {task.method_name}")
+        # Signatures of one graph that read the same placeholder; a TF2 export gives each signature its own.
+        tensor_name = servable.signature_defs[key].inputs[signature_input].name
+        if input_tensor_name not in (None, tensor_name):
+            raise errors.invalid_argument(
+                f"Input tensor must be the same for all Signatures: {key} reads {tensor_name}, an earlier task {input_tensor_name}.")
+        input_tensor_name = tensor_name
+        checked.append((signature, signature_input))
+    return checked
 
 
 def _classification_result(classes, scores, num_examples: int) -> classification_pb2.ClassificationResult:

@@ -2,7 +2,7 @@
 
 Requests: `instances` (row format: one element per batch row, objects when a signature has several
 inputs) or `inputs` (columnar: one value, or an object of named values); bytes as {"b64": "..."}.
-Responses: `predictions` for row requests, `outputs` for columnar ones, `results` for classify,
+Responses: `predictions` for row requests, `outputs` for columnar ones, `results` for classify and regress,
 `error` on failure. String outputs whose name ends in `_bytes` are written as {"b64": ...}; floats
 are written in their shortest form that reads back to the same float32 or float64.
 """
@@ -311,6 +311,13 @@ def classification_response(result) -> str:
                           for entry in classifications.classes)
         rows.append(f"[{pairs}]")
     return f'{{"{RESULTS}": [' + ",\n".join(rows) + "]}"
+
+
+def regression_response(result) -> str:
+    """`results` JSON for a tensorflow.serving.RegressionResult: one number per example."""
+    if not result.regressions:
+        raise errors.invalid_argument("Cannot convert empty RegressionResults to JSON")
+    return f'{{"{RESULTS}": [' + ", ".join(format_float(entry.value, np.float32) for entry in result.regressions) + "]}"
 
 
 def error_response(message: str) -> str:

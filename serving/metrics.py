@@ -4,6 +4,7 @@ TF Serving exports `/tensorflow/serving/request_count` as `:tensorflow:serving:r
 (every character outside [a-zA-Z0-9_] becomes ':'); the same names are used here so dashboards
 built for tensorflow_model_server work unchanged. request_count carries `API` and `entrypoint`
 labels besides TF Serving's `model_name` and `status`, so counts can be split by API.
+`:speech_emotion:serving:warmup_request_count` is this server's own: warm-up requests replayed.
 """
 import bisect
 import threading
@@ -114,7 +115,16 @@ class ServerMetrics:
             ":tensorflow:serving:batching:processed_batch_size",
             "Tracks the batch size distribution on processing by model_name and signature.",
             ("model_name", "signature_name"), exponential_buckets(1, 2, 14))
-        self._all = (self.request_count, self.request_latency, self.queuing_latency, self.processed_batch_size)
+        self.model_warmup_latency = Histogram(
+            ":tensorflow:serving:model_warmup_latency",
+            "Distribution of wall time (in microseconds) for warming up the model.",
+            ("model_path", "status"), latency_buckets)
+        self.warmup_request_count = Counter(
+            ":speech_emotion:serving:warmup_request_count",
+            "Warm-up requests (assets.extra/tf_serving_warmup_requests) replayed successfully before a version served.",
+            ("model_name", "log_type"))
+        self._all = (self.request_count, self.request_latency, self.queuing_latency, self.processed_batch_size,
+                     self.model_warmup_latency, self.warmup_request_count)
 
     def record_request(self, model_name: str, api: str, entrypoint: str, status: str, seconds: float) -> None:
         """Counts one request; like TF Serving, latency is recorded for successful requests only."""

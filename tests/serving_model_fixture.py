@@ -16,8 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from speech_emotion.audio import wav
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import taxonomy
 from speech_emotion.serving import model_server
+from speech_emotion.serving import warmup_requests
 
 MODEL_NAME = "emotion"
 EMOTIONS = taxonomy.EMOTIONS
@@ -72,19 +74,22 @@ class _ContractModel(tf.Module):
 
 
 @functools.lru_cache(maxsize=None)
-def exported_model(favoured_emotion: str = taxonomy.NEUTRAL) -> str:
-    """Exports the model once per test process; returns its directory (copy it, never write into it)."""
+def exported_model(favoured_emotion: str = taxonomy.NEUTRAL, warmup: bool = False) -> str:
+    """Exports the model once per test process, with the exporter's warm-up requests if `warmup`; returns its
+    directory (copy it, never write into it)."""
     export_dir = tempfile.mkdtemp(prefix=f"serving_fixture_{favoured_emotion}_")
     atexit.register(shutil.rmtree, export_dir, ignore_errors=True)
     model = _ContractModel(favoured_emotion)
     signatures = {"serving_default": model.serve, "classify": model.classify, "serving_examples": model.serve_examples}
     tf.saved_model.save(model, export_dir, signatures=signatures)
+    if warmup:
+        warmup_requests.write_audio_requests(export_dir, DEFAULT_FEATURE_CONFIG)
     return export_dir
 
 
-def push_version(base_path, version: int, favoured_emotion: str = taxonomy.NEUTRAL) -> str:
+def push_version(base_path, version: int, favoured_emotion: str = taxonomy.NEUTRAL, warmup: bool = False) -> str:
     """Copies the fixture model to `base_path`/`version`, the layout the Pusher writes."""
-    return shutil.copytree(exported_model(favoured_emotion), f"{base_path}/{version}")
+    return shutil.copytree(exported_model(favoured_emotion, warmup), f"{base_path}/{version}")
 
 
 @functools.lru_cache(maxsize=None)

@@ -131,7 +131,7 @@ _BAD_REQUESTS = [
     ("unknown label", "POST", "/labels/canary:predict", {"instances": [_b64(_CLIPS[0])]}, 400,
      "Unrecognized servable version label: canary"),
     ("unknown version status", "GET", "/versions/7", None, 404, "Could not find version 7 of model emotion"),
-    ("unknown method", "POST", ":regress", {"examples": []}, 400, "Malformed request"),
+    ("unknown method", "POST", ":explain", {"examples": []}, 400, "Malformed request"),
     ("unsupported verb", "DELETE", "", None, 400, "Malformed request"),
     ("oversized payload", "POST", ":predict", {"instances": [_b64(b"\x00" * _MAX_REQUEST_BYTES)]}, 413, "exceeds the limit"),
 ]

@@ -9,6 +9,7 @@ Signatures:
                       chroma, spectral_centroid, zero_crossing_rate, rms: [batch, frames, k], unnormalised
 The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four;
 `features` runs the same front-end with the exported FeatureConfig, without the normalisation.
+`assets.extra/tf_serving_warmup_requests` holds TF Serving's warm-up requests (serving/warmup_requests.py).
 """
 import os
 
@@ -18,6 +19,7 @@ import tensorflow_transform as tft
 from speech_emotion.audio import features, frontend
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import example_features
+from speech_emotion.serving import warmup_requests
 from speech_emotion.trainer import preprocessing
 
 FEATURE_CONFIG_ASSET = "feature_config.json"
@@ -85,3 +87,4 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
         config_file.write(feature_config.to_json())
     with tf.io.gfile.GFile(os.path.join(assets, LABELS_ASSET), "w") as labels_file:
         labels_file.write("\n".join(emotions) + "\n")
+    warmup_requests.write_audio_requests(output_dir, feature_config)
