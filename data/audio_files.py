@@ -107,7 +107,9 @@ def _decode_with_audioread(path):
         with audioread.audio_open(path) as audio:
             pcm = b"".join(audio)
             channels, sample_rate = audio.channels, audio.samplerate
-    except (audioread.DecodeError, OSError, EOFError) as error:
+    # Its backends include the standard library's wave/aifc/sunau parsers, which raise whatever they trip on
+    # (RuntimeError, wave.Error, struct.error, ...) for a malformed header: any failure here means "cannot read".
+    except Exception as error:  # noqa: BLE001
         raise _DecoderFailed(f"{type(error).__name__} {error}".strip()) from None
     if channels < 1:
         raise _DecoderFailed(f"invalid channel count {channels}")

@@ -101,7 +101,8 @@ def test_decodes_flac_exactly(tmp_path):
     b"",
     bytes(np.random.default_rng(1).integers(0, 256, size=3000, dtype=np.uint8)),
     b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00",
-], ids=["empty", "garbage", "truncated-header"])
+    b"RIFF\x10\x00\x00\x00WAVEnot really audio",  # the standard library's wave parser raises RuntimeError
+], ids=["empty", "garbage", "truncated-header", "riff-without-chunks"])
 def test_unreadable_files_raise_audio_decode_error(tmp_path, content):
     path = tmp_path / "broken.wav"
     path.write_bytes(content)
