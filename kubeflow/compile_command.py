@@ -31,7 +31,7 @@ def run(args: argparse.Namespace, ingest_config: "ingest.IngestConfig") -> int:
     from speech_emotion.kubeflow import runner
 
     emotions = [emotion.strip() for emotion in args.emotions.split(",") if emotion.strip()]
-    config = runner.vertex_config(args.workdir, ingest_config, emotions)
+    config = runner.vertex_config(args.workdir, ingest_config, emotions, args.unlabelled_clips)
     runner.compile_pipeline(config, args.output, args.image)
     print(f"pipeline spec: {args.output} (image {args.image}, pipeline root {config.pipeline_root})")
     return 0

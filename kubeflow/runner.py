@@ -10,7 +10,7 @@ the environment as pipeline/local_runner.py is, plus SER_IMAGE and SER_PIPELINE_
 import dataclasses
 import os
 import tempfile
-from typing import Sequence
+from typing import Optional, Sequence
 
 import speech_emotion  # noqa: F401  (selects Keras 2 before TFX imports TensorFlow)
 from tfx import v1 as tfx
@@ -25,11 +25,13 @@ from speech_emotion.pipeline import pipeline
 DEFAULT_SPEC_FILE = f"{pipeline_config.PIPELINE_NAME}_pipeline.json"
 
 
-def vertex_config(workdir: str, ingest_config: ingest.IngestConfig, emotions: Sequence[str] = ()) -> pipeline_config.PipelineConfig:
+def vertex_config(workdir: str, ingest_config: ingest.IngestConfig, emotions: Sequence[str] = (),
+                  unlabelled_clips: Optional[str] = None) -> pipeline_config.PipelineConfig:
     """Like pipeline_config.make_config, for a cloud run: a gs:// workdir stays as given, and `emotions`
     (the model's classes), when given, spare reading the training corpora on this machine."""
     emotions = taxonomy.ordered(emotions) if emotions else pipeline_config.training_emotions(ingest_config.corpora)
-    return pipeline_config.PipelineConfig(workdir=_workdir(workdir), ingest=ingest_config, emotions=emotions)
+    return pipeline_config.PipelineConfig(workdir=_workdir(workdir), ingest=ingest_config, emotions=emotions,
+                                          unlabelled_clips=unlabelled_clips)
 
 
 def _workdir(path: str) -> str:

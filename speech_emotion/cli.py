@@ -15,13 +15,17 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser, required: bool) -> No
                         help="a training corpus: NAME is one of ravdess, tess, savee, cremad, esd, emodb")
     parser.add_argument("--test-corpus", action="append", default=[], metavar="NAME=PATH",
                         help="a cross-corpus test corpus, never trained on")
-    parser.add_argument("--unlabelled", action="append", default=[], metavar="PATH",
-                        help="a folder of unlabelled clips")
     parser.add_argument("--eval-fraction", type=float, default=splits.SplitConfig.eval_fraction,
                         help="share of each training corpus' speakers held out for eval")
     parser.add_argument("--eval-speakers", default="", metavar="CORPUS:ID,...",
                         help="hold out exactly these speakers (e.g. ravdess:17,ravdess:18) instead")
     parser.add_argument("--seed", type=int, default=0)
+
+
+def _add_unlabelled_clips_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--unlabelled-clips", metavar="DIR",
+                        help="classify every clip under DIR with the blessed model (BulkInferrer); writes `ser batch-predict`'s "
+                             "prediction.results-* and prediction.errors_stats-* to WORKDIR/predictions")
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,13 +45,13 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="unweighted accuracy each --test-corpus needs (on shared emotions) for the push")
 
 
-def _ingest_config(args, train_corpora):
+def _ingest_config(args, train_corpora, unlabelled_folders=()):
     from speech_emotion.data import ingest
 
     corpora = (
         [corpus_spec.CorpusSpec.parse(text, corpus_spec.TRAIN_ROLE) for text in train_corpora]
         + [corpus_spec.CorpusSpec.parse(text, corpus_spec.TEST_ROLE) for text in args.test_corpus]
-        + [corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE) for path in args.unlabelled]
+        + [corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE) for path in unlabelled_folders]
     )
     eval_speakers = tuple(speaker.strip() for speaker in args.eval_speakers.split(",") if speaker.strip())
     split_config = splits.SplitConfig(eval_fraction=args.eval_fraction, eval_speakers=eval_speakers, seed=args.seed)
@@ -57,7 +61,7 @@ def _ingest_config(args, train_corpora):
 def _ingest(args) -> int:
     from speech_emotion.data import ingest
 
-    summary = ingest.run(_ingest_config(args, args.corpora + args.corpus), args.out, args.beam_arg)
+    summary = ingest.run(_ingest_config(args, args.corpora + args.corpus, args.unlabelled), args.out, args.beam_arg)
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
 
@@ -134,13 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", required=True)
     _add_corpus_arguments(run, required=True)
     _add_training_arguments(run)
-    run.add_argument("--unlabelled-clips", metavar="DIR",
-                     help="classify every clip under DIR with the blessed model (BulkInferrer); "
-                          "writes `ser batch-predict`'s prediction.results-* and prediction.errors_stats-* to WORKDIR/predictions")
+    _add_unlabelled_clips_argument(run)
     run.set_defaults(handler=_pipeline_run)
     compile_parser = pipeline_commands.add_parser("compile", help="compile the pipeline for Kubeflow / Vertex AI Pipelines")
     compile_command.add_arguments(compile_parser)
     _add_corpus_arguments(compile_parser, required=True)
+    _add_unlabelled_clips_argument(compile_parser)
     compile_parser.set_defaults(handler=_pipeline_compile)
 
     ingest = commands.add_parser("ingest", help="run ingestion alone and print its JSON summary")
@@ -148,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--out", required=True)
     ingest.add_argument("--beam-arg", action="append", default=[], help="a Beam pipeline option, e.g. --beam-arg=--direct_num_workers=2")
     _add_corpus_arguments(ingest, required=False)
+    ingest.add_argument("--unlabelled", action="append", default=[], metavar="DIR",
+                        help="a folder of unlabelled clips, written as the `unlabelled` split")
     ingest.set_defaults(handler=_ingest)
 
     for name, (_, description) in _DELEGATED.items():

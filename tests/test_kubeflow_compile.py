@@ -1,5 +1,4 @@
 """Compiling the pipeline for Kubeflow Pipelines v2 / Vertex AI Pipelines, and reading back the spec."""
-import argparse
 import dataclasses
 import json
 import pathlib
@@ -11,10 +10,10 @@ import pytest
 pytest.importorskip("kfp.pipeline_spec", reason="TFX's KubeflowV2DagRunner needs the kfp-pipeline-spec package")
 
 # After the skip, which spares importing TFX when the test cannot run.
+from speech_emotion import cli  # noqa: E402
 from speech_emotion.data import corpus_spec  # noqa: E402
 from speech_emotion.data import ingest  # noqa: E402
 from speech_emotion.data import synthetic  # noqa: E402
-from speech_emotion.kubeflow import compile_command  # noqa: E402
 from speech_emotion.kubeflow import runner  # noqa: E402
 from speech_emotion.pipeline import pipeline  # noqa: E402
 from speech_emotion.trainer import preprocessing  # noqa: E402
@@ -95,18 +94,17 @@ def test_unlabelled_clips_add_bulk_inference_by_the_gated_model_and_prediction_f
 
 
 def test_command_compiles_with_given_emotions_and_unreadable_corpora(tmp_path):
-    parser = argparse.ArgumentParser()
-    compile_command.add_arguments(parser)
     spec_path = tmp_path / "vertex.json"
-    args = parser.parse_args(["--engine", "kubeflow", "--output", str(spec_path), "--image", IMAGE,
-                              "--workdir", "gs://bucket/cmd", "--emotions", "sad, neutral"])
 
     # Corpora as the pipeline image sees them on Vertex AI: not readable on this machine.
-    assert compile_command.run(args, _ingest_config("/gcs/bucket/ravdess")) == 0
+    assert cli.main(["pipeline", "compile", "--engine", "kubeflow", "--output", str(spec_path), "--image", IMAGE,
+                     "--workdir", "gs://bucket/cmd", "--emotions", "sad, neutral", "--corpus", "ravdess=/gcs/bucket/ravdess",
+                     "--unlabelled-clips", "/gcs/bucket/new_clips"]) == 0
 
     tasks = json.loads(spec_path.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
     assert json.loads(_parameter(tasks["Trainer"], "custom_config"))[preprocessing.EMOTIONS_KEY] == ["neutral", "sad"]
     assert json.loads(_parameter(tasks["AudioExampleGen"], "corpora"))[0]["path"] == "/gcs/bucket/ravdess"
+    assert json.loads(_parameter(tasks["UnlabelledExampleGen"], "corpora"))[0]["path"] == "/gcs/bucket/new_clips"
 
 
 def test_runner_file_compiles_from_the_environment(corpus, tmp_path, monkeypatch):
