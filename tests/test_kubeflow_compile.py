@@ -1,8 +1,10 @@
 """Compiling the pipeline for Kubeflow Pipelines v2 / Vertex AI Pipelines, and reading back the spec."""
 import dataclasses
 import json
+import os
 import pathlib
-import runpy
+import subprocess
+import sys
 
 import speech_emotion  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import pytest
@@ -107,17 +109,21 @@ def test_command_compiles_with_given_emotions_and_unreadable_corpora(tmp_path):
     assert json.loads(_parameter(tasks["UnlabelledExampleGen"], "corpora"))[0]["path"] == "/gcs/bucket/new_clips"
 
 
-def test_runner_file_compiles_from_the_environment(corpus, tmp_path, monkeypatch):
+def test_tfx_cli_compiles_the_runner_file_from_the_environment(corpus, tmp_path):
     spec_path = tmp_path / "from_env.json"
-    monkeypatch.setenv("SER_WORKDIR", "gs://bucket/env")
-    monkeypatch.setenv("SER_CORPORA", f"ravdess={corpus}")
-    monkeypatch.delenv("SER_TEST_CORPORA", raising=False)
-    monkeypatch.setenv("SER_UNLABELLED_CLIPS", "/gcs/bucket/new_clips")
-    monkeypatch.setenv("SER_IMAGE", IMAGE)
-    monkeypatch.setenv("SER_PIPELINE_SPEC", str(spec_path))
+    environment = dict(os.environ, SER_WORKDIR="gs://bucket/env", SER_CORPORA=f"ravdess={corpus}", SER_IMAGE=IMAGE,
+                       SER_UNLABELLED_CLIPS="/gcs/bucket/new_clips", SER_PIPELINE_SPEC=str(spec_path),
+                       # TFX's CLI looks for kfp in `pip freeze`: this environment's pip.
+                       PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
+    environment.pop("SER_TEST_CORPORA", None)
 
-    # As `tfx pipeline compile --engine vertex --pipeline_path kubeflow/runner.py` runs it.
-    runpy.run_path(str(RUNNER_FILE), run_name="__main__")
+    completed = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "tfx"), "pipeline", "compile", "--engine", "vertex",
+         "--pipeline_path", str(RUNNER_FILE)],
+        cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=300,
+    )
+
+    assert completed.returncode == 0 and "compiled successfully" in completed.stdout, completed.stdout + completed.stderr
 
     spec = json.loads(spec_path.read_text())
     assert spec["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/env/pipeline_root"
