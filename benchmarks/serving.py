@@ -74,6 +74,20 @@ def _clips(count: int, seconds: float) -> list:
                                  + 0.05 * rng.standard_normal(time_axis.shape), rate) for index in range(count)]
 
 
+def _rest_bodies(clips: list) -> list:
+    return [json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]}).encode() for clip in clips]
+
+
+def _grpc_requests(clips: list) -> list:
+    requests = []
+    for clip in clips:
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = _MODEL_NAME
+        request.inputs["audio"].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
+        requests.append(request)
+    return requests
+
+
 def _scratch_base_path(version_dir: str, scratch: str) -> str:
     """A base path in `scratch` whose version 1 links to `version_dir`: the switch phase pushes beside it."""
     base = os.path.join(scratch, "models")
@@ -142,7 +156,7 @@ async def _measure(send, payloads, concurrency: int) -> dict:
 
 async def _measure_rest(port: int, clips: list, concurrency: int) -> dict:
     url = f"http://127.0.0.1:{port}/v1/models/{_MODEL_NAME}:predict"
-    bodies = [json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]}).encode() for clip in clips]
+    bodies = _rest_bodies(clips)
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector, headers={"Content-Type": "application/json"}) as session:
         async def send(body):
@@ -154,12 +168,7 @@ async def _measure_rest(port: int, clips: list, concurrency: int) -> dict:
 
 
 async def _measure_grpc(port: int, clips: list, concurrency: int) -> dict:
-    requests = []
-    for clip in clips:
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = _MODEL_NAME
-        request.inputs["audio"].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
-        requests.append(request)
+    requests = _grpc_requests(clips)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
 
@@ -180,13 +189,8 @@ async def _measure_version_switch(rest_port: int, grpc_port: int, clips: list, d
     """Mixed REST and gRPC load for `duration` seconds; `push` (run in a thread a third of the way in) adds
     version 2. Returns counts and the seconds (from the start) at which the switch happened."""
     url = f"http://127.0.0.1:{rest_port}/v1/models/{_MODEL_NAME}:predict"
-    bodies = [json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]}).encode() for clip in clips]
-    grpc_requests = []
-    for clip in clips:
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = _MODEL_NAME
-        request.inputs["audio"].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
-        grpc_requests.append(request)
+    bodies = _rest_bodies(clips)
+    grpc_requests = _grpc_requests(clips)
     result = {"requests": 0, "failures": 0, "first_failure": "", "pushed_s": None, "available_s": None,
               "first_v2_answer_s": None, "last_v1_answer_s": None}
     latencies = []

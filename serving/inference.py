@@ -48,19 +48,20 @@ class InferenceService:
 
     async def classify(self, servable: servable_lib.Servable, signature_name: str,
                        serialized_examples: typing.Sequence[bytes]) -> classification_pb2.ClassificationResult:
-        signature = _classification_signature(servable, signature_name)
-        if not serialized_examples:
-            raise errors.invalid_argument("Input is empty.")
-        outputs = await self._run(signature, {CLASSIFY_INPUTS: np.array(serialized_examples, dtype=object)})
+        outputs = await self._run_on_examples(_classification_signature(servable, signature_name), CLASSIFY_INPUTS,
+                                              serialized_examples)
         return _classification_result(outputs.get(CLASSIFY_CLASSES), outputs.get(CLASSIFY_SCORES), len(serialized_examples))
 
     async def regress(self, servable: servable_lib.Servable, signature_name: str,
                       serialized_examples: typing.Sequence[bytes]) -> regression_pb2.RegressionResult:
-        signature = _regression_signature(servable, signature_name)
+        outputs = await self._run_on_examples(_regression_signature(servable, signature_name), REGRESS_INPUTS,
+                                              serialized_examples)
+        return _regression_result(outputs[REGRESS_OUTPUTS], len(serialized_examples))
+
+    async def _run_on_examples(self, signature, input_name: str, serialized_examples: typing.Sequence[bytes]):
         if not serialized_examples:
             raise errors.invalid_argument("Input is empty.")
-        outputs = await self._run(signature, {REGRESS_INPUTS: np.array(serialized_examples, dtype=object)})
-        return _regression_result(outputs[REGRESS_OUTPUTS], len(serialized_examples))
+        return await self._run(signature, {input_name: np.array(serialized_examples, dtype=object)})
 
     async def multi_inference(self, servable: servable_lib.Servable, tasks: typing.Sequence[inference_pb2.InferenceTask],
                               serialized_examples: typing.Sequence[bytes]) -> inference_pb2.MultiInferenceResponse:

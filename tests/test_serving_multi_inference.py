@@ -9,7 +9,6 @@ import pytest
 import requests
 import tensorflow as tf
 from google.protobuf import text_format
-from tensorflow.core.example import example_pb2
 from tensorflow_serving.apis import classification_pb2
 from tensorflow_serving.apis import inference_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
@@ -52,21 +51,13 @@ def prediction(server):
 
 
 def _audio_examples(clips):
-    examples = []
-    for clip in clips:
-        example = example_pb2.Example()
-        example.features.feature["audio"].bytes_list.value.append(clip)
-        examples.append(example)
-    return examples
+    return [tf.train.Example(features=tf.train.Features(feature={
+        "audio": tf.train.Feature(bytes_list=tf.train.BytesList(value=[clip]))})) for clip in clips]
 
 
 def _x_examples(values):
-    examples = []
-    for value in values:
-        example = example_pb2.Example()
-        example.features.feature["x"].float_list.value.append(value)
-        examples.append(example)
-    return examples
+    return [tf.train.Example(features=tf.train.Features(feature={
+        "x": tf.train.Feature(float_list=tf.train.FloatList(value=[value]))})) for value in values]
 
 
 def _multi_request(tasks, examples):
