@@ -49,11 +49,12 @@ from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from speech_emotion.audio import wav
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
+from speech_emotion.config import MODEL_NAME
 from speech_emotion.serving import config_protos
 from speech_emotion.serving import model_server
 
 _BATCHING_PARAMETERS = pathlib.Path(model_server.__file__).parent / "configs" / "batching_parameters.txt"
-_MODEL_NAME = "emotion"
+_MODEL_NAME = MODEL_NAME
 _IN_PROCESS_BATCH = 32
 _STARTUP_SECONDS = 300
 _SWITCH_CONCURRENCY = 32

@@ -4,6 +4,7 @@ import os
 from typing import Optional, Tuple
 
 from speech_emotion.components.augmentation.config import AugmentationConfig
+from speech_emotion import config as core_config
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import ingest
 from speech_emotion.data import readers
@@ -12,7 +13,7 @@ from speech_emotion.data import corpus_spec
 from speech_emotion.trainer import config as trainer_config
 
 PIPELINE_NAME = "speech-emotion"
-MODEL_NAME = "emotion"
+MODEL_NAME = core_config.MODEL_NAME
 
 
 @dataclasses.dataclass(frozen=True)

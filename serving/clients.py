@@ -12,7 +12,9 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-DEFAULT_MODEL_NAME = "emotion"
+from speech_emotion.config import MODEL_NAME
+
+DEFAULT_MODEL_NAME = MODEL_NAME
 DEFAULT_REST_SERVER = "localhost:8501"
 DEFAULT_GRPC_SERVER = "localhost:8500"
 SIGNATURE_NAME = "serving_default"

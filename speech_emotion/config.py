@@ -58,3 +58,6 @@ class FeatureConfig:
 
 
 DEFAULT_FEATURE_CONFIG = FeatureConfig()
+
+# The name the Pusher's layout (<base>/<name>/<version>) and TF Serving address the model by.
+MODEL_NAME = "emotion"

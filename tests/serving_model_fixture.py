@@ -17,11 +17,11 @@ import tensorflow as tf
 
 from speech_emotion.audio import wav
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
+from speech_emotion.config import MODEL_NAME
 from speech_emotion.data import taxonomy
 from speech_emotion.serving import model_server
 from speech_emotion.serving import warmup_requests
 
-MODEL_NAME = "emotion"
 EMOTIONS = taxonomy.EMOTIONS
 _FAVOURED_BIAS = 5.0
 _NUM_STATISTICS = 4
