@@ -1,4 +1,7 @@
+import dataclasses
+
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from speech_emotion.trainer import config as trainer_config
@@ -29,3 +32,16 @@ def test_trained_for_seconds_beats_chance_on_held_out_data():
     model.fit(train_x, train_y, epochs=6, batch_size=32, verbose=0)
     results = model.evaluate(test_x, test_y, verbose=0, return_dict=True)
     assert results["unweighted_accuracy"] > 0.6, results
+
+
+@pytest.mark.parametrize("normalised", [True, False])
+def test_utterance_normalisation_makes_predictions_blind_to_a_constant_offset_per_band(normalised):
+    model = model_lib.build_model(CLASSES, FRAMES, MELS, dataclasses.replace(SMALL, utterance_normalisation=normalised))
+    log_mels, _ = _separable_log_mels(8, seed=3)
+    # What another microphone, room or gain does to a log spectrum: a fixed shift of each band.
+    channel = np.random.default_rng(4).normal(0.0, 2.0, (1, 1, MELS)).astype("float32")
+
+    before = model.predict(log_mels, verbose=0)
+    after = model.predict(log_mels + channel, verbose=0)
+
+    assert np.allclose(before, after, atol=1e-5) == normalised

@@ -5,6 +5,7 @@ from speech_emotion.trainer import architectures
 from speech_emotion.trainer import config as trainer_config
 from speech_emotion.trainer import metrics
 from speech_emotion.trainer import spec_augment
+from speech_emotion.trainer import utterance_normalisation
 
 LOG_MEL_INPUT = "log_mel"
 
@@ -12,10 +13,13 @@ LOG_MEL_INPUT = "log_mel"
 def build_model(num_classes: int, num_frames: int, n_mels: int, config: trainer_config.ModelConfig) -> tf.keras.Model:
     regularizer = tf.keras.regularizers.l2(config.l2)
     log_mel = tf.keras.Input(shape=(num_frames, n_mels), name=LOG_MEL_INPUT)
+    x = log_mel
+    if config.utterance_normalisation:
+        x = utterance_normalisation.UtteranceMeanNormalisation(name="utterance_normalisation")(x)
     masked = spec_augment.SpecAugment(
         frequency_masks=config.frequency_masks, max_frequency_width=config.max_frequency_width,
         time_masks=config.time_masks, max_time_width=config.max_time_width, name="spec_augment",
-    )(log_mel)
+    )(x)
     x = architectures.utterance_vector(masked, config, regularizer)
     x = tf.keras.layers.Dropout(config.dropout)(x)
     x = tf.keras.layers.Dense(config.dense_units, activation="relu", kernel_regularizer=regularizer)(x)
