@@ -33,7 +33,6 @@ from speech_emotion.data import synthetic_speech
 from speech_emotion.data import taxonomy
 
 SAMPLE_RATE = DEFAULT_FEATURE_CONFIG.sample_rate
-_SETUP_FILE = pathlib.Path(__file__).resolve().parents[1] / "setup.py"
 
 
 def synthetic_clips(count: int, seconds: float):
@@ -103,8 +102,8 @@ def write_examples(clips, uri: pathlib.Path) -> standard_artifacts.Examples:
 def pipeline_seconds(examples, output_uri: pathlib.Path, config: AugmentationConfig, workers: int) -> float:
     augmented = standard_artifacts.Examples()
     augmented.uri = str(output_uri)
-    beam_args = [f"--setup_file={_SETUP_FILE}", "--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={workers}"]
+    # Local worker processes share this environment: no --setup_file (it would build an sdist per run).
+    beam_args = ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args,
                                                           tmp_dir=str(output_uri.parent / "tmp"))
     exec_properties = {executor.CONFIG_KEY: config.to_json(),
