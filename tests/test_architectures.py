@@ -11,7 +11,6 @@ from speech_emotion.trainer import config as trainer_config
 from speech_emotion.trainer import model as model_lib
 from separable_log_mels import separable_log_mels
 from speech_emotion.trainer import search_space
-from speech_emotion.trainer import spec_augment
 
 FRAMES, MELS, CLASSES = 32, 16, 4
 SMALL = trainer_config.ModelConfig(conv_filters=(8, 16), recurrent_units=8, attention_heads=2, dense_units=16, dropout=0.1, learning_rate=3e-3,
@@ -33,9 +32,8 @@ def test_architecture_trains_and_reloads_with_the_same_predictions(architecture,
     assert after < before, (before, after)
     # The Keras format (no graph tracing) keeps this fast; test_export.py covers the served SavedModel.
     model.save(tmp_path / "model.keras")
-    reloaded = tf.keras.models.load_model(
-        tmp_path / "model.keras", compile=False, custom_objects={"SpecAugment": spec_augment.SpecAugment}
-    )
+    # The custom layers are registered with Keras, so no custom_objects are needed.
+    reloaded = tf.keras.models.load_model(tmp_path / "model.keras", compile=False)
     np.testing.assert_allclose(reloaded.predict(features[:4], verbose=0), model.predict(features[:4], verbose=0), rtol=1e-4, atol=1e-5)
 
 

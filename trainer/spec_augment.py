@@ -5,6 +5,7 @@ Active only in training; at inference the layer passes its input through unchang
 import tensorflow as tf
 
 
+@tf.keras.utils.register_keras_serializable(package="speech_emotion")
 class SpecAugment(tf.keras.layers.Layer):
     """Masks `frequency_masks` bands of up to `max_frequency_width` bins and `time_masks` spans of up to
     `max_time_width` frames of each [batch, frames, bins, ...] example, independently per example.

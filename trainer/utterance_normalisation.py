@@ -2,6 +2,7 @@
 import tensorflow as tf
 
 
+@tf.keras.utils.register_keras_serializable(package="speech_emotion")
 class UtteranceMeanNormalisation(tf.keras.layers.Layer):
     """Subtracts each example's mean over time from every band of a [batch, frames, bands] input.
 
