@@ -27,7 +27,7 @@ class ModelConfig:
     dropout: float = 0.3
     l2: float = 1e-4
     learning_rate: float = 1e-3
-    # Subtract each utterance's mean per mel band (channel and level), before SpecAugment.
+    # Subtract each utterance's mean per mel band (channel and level) before SpecAugment; see utterance_normalisation.
     utterance_normalisation: bool = True
     # SpecAugment at the input, active in training only: masks per example (0 turns it off) and their widest span.
     frequency_masks: int = 2
