@@ -26,10 +26,9 @@ DEMO_TRAINING = trainer_config.TrainingConfig(
     model=trainer_config.ModelConfig(conv_filters=(16, 32, 48), recurrent_units=32, dense_units=32, learning_rate=2e-3,
                                      utterance_normalisation=False),
 )
-# A token search (two short trials over the two cheapest architectures) so the demo shows the Tuner at work.
-DEMO_TUNING = trainer_config.TuningConfig(
-    trials=2, max_epochs=4, architectures=(trainer_config.CNN, trainer_config.CNN_BILSTM)
-)
+# A token search (two short trials of CNN+BiLSTM's knobs) so the demo shows the Tuner at work. CNN-only is left
+# out: on the generated voices' eight emotions it stayed at chance for 20 epochs, and the search picked it.
+DEMO_TUNING = trainer_config.TuningConfig(trials=2, max_epochs=4, architectures=(trainer_config.CNN_BILSTM,))
 # Chance is 1/8 on the demo's eight emotions; the floor asks for clearly better than that.
 DEMO_BLESSING = pipeline_config.BlessingConfig(min_unweighted_accuracy=0.2)
 # One augmented copy per training clip keeps the demo quick on two cores.
