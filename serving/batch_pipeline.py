@@ -108,13 +108,18 @@ class BatchPredict(beam.PTransform):
         split = predicted | "Split" >> beam.ParDo(SplitPredictions()).with_outputs(ERRORS, main=RESULTS)
         failed_batches = failed.failed_inferences | "FailedBatches" >> beam.FlatMap(_failed_batch_records)
         errors = (parsed[ERRORS], loaded[ERRORS], split[ERRORS], failed_batches) | "AllErrors" >> beam.Flatten()
-        for kind, records, prefix in ((RESULTS, split[RESULTS], RESULTS_PREFIX), (ERRORS, errors, ERRORS_PREFIX)):
-            _ = (
-                records
-                | f"{kind.capitalize()}AsJson" >> beam.ParDo(ToJsonLine(kind, self._counter))
-                | f"Write{kind.capitalize()}" >> beam.io.WriteToText(
-                    os.path.join(self._output_dir, prefix), shard_name_template=SHARD_NAME_TEMPLATE)
-            )
+        write_prediction_files(split[RESULTS], errors, self._output_dir, self._counter)
+
+
+def write_prediction_files(results, errors, output_dir: str, counter: Optional[batch_progress.ItemCounter] = None) -> None:
+    """Writes result and error records as Vertex's prediction.results-* and prediction.errors_stats-* JSON lines."""
+    for kind, records, prefix in ((RESULTS, results, RESULTS_PREFIX), (ERRORS, errors, ERRORS_PREFIX)):
+        _ = (
+            records
+            | f"{kind.capitalize()}AsJson" >> beam.ParDo(ToJsonLine(kind, counter))
+            | f"Write{kind.capitalize()}" >> beam.io.WriteToText(
+                os.path.join(output_dir, prefix), shard_name_template=SHARD_NAME_TEMPLATE)
+        )
 
 
 def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] = ()) -> Summary:

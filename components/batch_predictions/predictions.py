@@ -4,7 +4,6 @@ Every clip of the unlabelled folder ends in one line: a prediction, an error nam
 (quarantined at ingestion, or no blessed model), or, for an identical copy of another clip that
 ingestion set aside, the prediction of that clip.
 """
-import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
@@ -128,12 +127,5 @@ class WriteBatchPredictions(beam.PTransform):
         # From here on, exactly as `ser batch-predict` writes its files.
         split = keyed_results | "Split" >> beam.ParDo(batch_pipeline.SplitPredictions()).with_outputs(
             batch_pipeline.ERRORS, main=batch_pipeline.RESULTS)
-        for kind, prefix in ((batch_pipeline.RESULTS, batch_pipeline.RESULTS_PREFIX),
-                             (batch_pipeline.ERRORS, batch_pipeline.ERRORS_PREFIX)):
-            _ = (
-                split[kind]
-                | f"{kind.capitalize()}AsJson" >> beam.ParDo(batch_pipeline.ToJsonLine(kind, None))
-                | f"Write{kind.capitalize()}" >> beam.io.WriteToText(
-                    os.path.join(self._output_dir, prefix), shard_name_template=batch_pipeline.SHARD_NAME_TEMPLATE)
-            )
+        batch_pipeline.write_prediction_files(split[batch_pipeline.RESULTS], split[batch_pipeline.ERRORS], self._output_dir)
 
