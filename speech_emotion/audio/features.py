@@ -114,10 +114,7 @@ def zero_crossing_rate(waveforms: tf.Tensor, config: FeatureConfig) -> tf.Tensor
 @tf.autograph.experimental.do_not_convert
 def rms(waveforms: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
     """librosa.feature.rms(y, frame_length=n_fft, hop_length, center, pad_mode="constant"): [batch, frames, 1]."""
-    waveforms = tf.convert_to_tensor(waveforms, tf.float32)
-    if config.center:
-        waveforms = tf.pad(waveforms, [[0, 0], [config.n_fft // 2, config.n_fft // 2]])
-    frames = tf.signal.frame(waveforms, config.n_fft, config.hop_length)
+    frames = frontend.padded_frames(waveforms, config)
     return tf.sqrt(tf.reduce_mean(tf.square(frames), axis=-1, keepdims=True))
 
 

@@ -78,13 +78,19 @@ def waveforms_from_wav_batch(wav_bytes: tf.Tensor, config: FeatureConfig) -> tf.
     )
 
 
-@tf.autograph.experimental.do_not_convert
-def magnitude_spectrogram(waveforms: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
-    """|STFT| float32 [batch, frames, n_fft // 2 + 1], as librosa.stft(window="hann", pad_mode="constant")."""
+def padded_frames(waveforms: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
+    """[batch, frames, n_fft] frames every hop_length samples, zero-padded by n_fft // 2 at both ends when
+    `center`, as librosa frames for stft and rms with pad_mode="constant"."""
     waveforms = tf.convert_to_tensor(waveforms, tf.float32)
     if config.center:
         waveforms = tf.pad(waveforms, [[0, 0], [config.n_fft // 2, config.n_fft // 2]])
-    frames = tf.signal.frame(waveforms, config.n_fft, config.hop_length)
+    return tf.signal.frame(waveforms, config.n_fft, config.hop_length)
+
+
+@tf.autograph.experimental.do_not_convert
+def magnitude_spectrogram(waveforms: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
+    """|STFT| float32 [batch, frames, n_fft // 2 + 1], as librosa.stft(window="hann", pad_mode="constant")."""
+    frames = padded_frames(waveforms, config)
     # librosa centres the win_length window inside each n_fft frame; rfft zero-pads the windowed
     # samples at the end instead, which changes only the phase, and the phase is dropped.
     window_start = (config.n_fft - config.win_length) // 2
