@@ -8,9 +8,7 @@ import speech_emotion  # noqa: F401  (must precede TensorFlow)
 import numpy as np
 import soundfile
 import tensorflow as tf
-import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+import transform_fixture
 
 from tfx.types import artifact_utils
 from tfx.types import standard_artifacts
@@ -47,18 +45,8 @@ def _serialized(frequency, label, corpus="ravdess"):
 
 
 def test_exported_architecture_serves_examples_as_the_keras_model_scores_them(tmp_path):
-    raw_metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec({
-        example_features.AUDIO: tf.io.FixedLenFeature([1], tf.string),
-        example_features.LABEL: tf.io.FixedLenFeature([1], tf.string),
-    }))
-    raw = [{example_features.AUDIO: [_wav_bytes(f)], example_features.LABEL: [e.encode()]} for f, e in [(200.0, "neutral"), (330.0, "happy"), (500.0, "angry")]]
-    custom_config = {preprocessing.FEATURE_CONFIG_KEY: CONFIG.to_json(), preprocessing.EMOTIONS_KEY: list(EMOTIONS)}
-    transform_dir = str(tmp_path / "transform")
-    with tft_beam.Context(temp_dir=str(tmp_path / "tmp"), force_tf_compat_v1=False):
-        transform_fn = (raw, raw_metadata) | tft_beam.AnalyzeDataset(lambda inputs: preprocessing.preprocessing_fn(inputs, custom_config))
-        _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
-    metadata_io.write_metadata(raw_metadata, os.path.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
-    transform_output = tft.TFTransformOutput(transform_dir)
+    transform_output = transform_fixture.analysed_transform_output(
+        [(_wav_bytes(200.0), "neutral"), (_wav_bytes(330.0), "happy"), (_wav_bytes(500.0), "angry")], CONFIG, EMOTIONS, str(tmp_path))
 
     model = model_lib.build_model(len(EMOTIONS), CONFIG.num_frames, CONFIG.n_mels, MODEL)
     output_dir = str(tmp_path / "model" / "Format-Serving")

@@ -8,13 +8,10 @@ import numpy as np
 import pytest
 import soundfile
 import tensorflow as tf
-import tensorflow_transform as tft
-import tensorflow_transform.beam as tft_beam
-from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io, schema_utils
+import transform_fixture
 
 from speech_emotion.audio import features, frontend
 from speech_emotion.config import FeatureConfig
-from speech_emotion.data import example_features
 from speech_emotion.trainer import export, preprocessing
 
 CONFIG = FeatureConfig(clip_seconds=0.5, n_mels=40, fmax=7600.0, n_mfcc=10)
@@ -32,24 +29,12 @@ def _wav_bytes(frequency, sample_rate=22050):
 @pytest.fixture(scope="module")
 def exported_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
-    raw_metadata = dataset_metadata.DatasetMetadata(
-        schema_utils.schema_from_feature_spec({
-            # The shape SchemaGen infers for single-valued features.
-            example_features.AUDIO: tf.io.FixedLenFeature([1], tf.string),
-            example_features.LABEL: tf.io.FixedLenFeature([1], tf.string),
-        })
-    )
-    raw = [{example_features.AUDIO: [_wav_bytes(f)], example_features.LABEL: [e.encode()]} for f, e in [(200.0, "neutral"), (330.0, "happy")]]
-    custom_config = {preprocessing.FEATURE_CONFIG_KEY: CONFIG.to_json(), preprocessing.EMOTIONS_KEY: list(EMOTIONS)}
-    transform_dir = str(root / "transform")
-    with tft_beam.Context(temp_dir=str(root / "tmp"), force_tf_compat_v1=False):
-        transform_fn = (raw, raw_metadata) | tft_beam.AnalyzeDataset(lambda inputs: preprocessing.preprocessing_fn(inputs, custom_config))
-        _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
-    metadata_io.write_metadata(raw_metadata, os.path.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR))
+    transform_output = transform_fixture.analysed_transform_output(
+        [(_wav_bytes(200.0), "neutral"), (_wav_bytes(330.0), "happy")], CONFIG, EMOTIONS, str(root))
     log_mel = tf.keras.Input([CONFIG.num_frames, CONFIG.n_mels], name=preprocessing.LOG_MEL)
     probabilities = tf.keras.layers.Dense(len(EMOTIONS), activation="softmax")(tf.keras.layers.GlobalAveragePooling1D()(log_mel))
     output_dir = str(root / "serving")
-    export.export_serving_model(tf.keras.Model(log_mel, probabilities), tft.TFTransformOutput(transform_dir), EMOTIONS, CONFIG, output_dir)
+    export.export_serving_model(tf.keras.Model(log_mel, probabilities), transform_output, EMOTIONS, CONFIG, output_dir)
     return output_dir
 
 
