@@ -61,3 +61,12 @@ def test_config_round_trip_and_validation():
     assert SpecAugment.from_config(layer.get_config()).get_config() == layer.get_config()
     with pytest.raises(ValueError, match="time_masks"):
         SpecAugment(time_masks=-1)
+
+
+def test_unseeded_masks_repeat_under_the_global_seed_and_differ_without_it():
+    def unseeded_masks(global_seed):
+        tf.keras.utils.set_random_seed(global_seed)
+        return SpecAugment(time_masks=3, max_time_width=30)(_inputs(), training=True).numpy() == 0.0
+
+    np.testing.assert_array_equal(unseeded_masks(11), unseeded_masks(11))
+    assert not np.array_equal(unseeded_masks(11), unseeded_masks(12))

@@ -2,6 +2,8 @@
 
 Active only in training; at inference the layer passes its input through unchanged.
 """
+import random
+
 import tensorflow as tf
 
 
@@ -38,7 +40,8 @@ class SpecAugment(tf.keras.layers.Layer):
         self.max_time_width = max_time_width
         self.mask_value = mask_value
         self.seed = seed
-        self._random = tf.random.Generator.from_seed(seed) if seed is not None else tf.random.Generator.from_non_deterministic_state()
+        # Without a seed, Python's generator picks one, so tf.keras.utils.set_random_seed makes training repeatable.
+        self._random = tf.random.Generator.from_seed(random.randrange(2**31) if seed is None else seed)
 
     def call(self, inputs, training=None):
         if training is None:
