@@ -51,7 +51,7 @@ def _clip(index: int) -> np.ndarray:
     return (0.2 * voiced / np.max(np.abs(voiced)) + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
 
 
-def _write_examples(uri: pathlib.Path) -> standard_artifacts.Examples:
+def _write_examples(uri: pathlib.Path, corpus_root: str = "corpus") -> standard_artifacts.Examples:
     index = 0
     for split, size in SPLIT_SIZES.items():
         split_dir = uri / f"Split-{split}"
@@ -62,7 +62,7 @@ def _write_examples(uri: pathlib.Path) -> standard_artifacts.Examples:
             with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
                 for _ in range(size // 2):
                     waveform = _clip(index)
-                    record = records.AudioRecord(path=f"corpus/{split}/clip{index}.wav", corpus="synthetic",
+                    record = records.AudioRecord(path=f"{corpus_root}/{split}/clip{index}.wav", corpus="synthetic",
                                                  label=("neutral", "angry", "happy")[index % 3],
                                                  speaker=f"synthetic:{index % 4}", gender=records.FEMALE)
                     example = example_features.make_example(record, wav.encode_wav_pcm16(waveform, SAMPLE_RATE),
@@ -105,18 +105,19 @@ def runs(tmp_path_factory):
     examples = _write_examples(root / "examples")
     in_process = _run(examples, root / "in_process", [])
     two_workers = _run(examples, root / "two_workers", _TWO_WORKER_ARGS)
-    return examples, in_process, two_workers
+    moved = _run(_write_examples(root / "moved_examples", "/elsewhere/corpus"), root / "moved", [])
+    return examples, in_process, two_workers, moved
 
 
 def test_output_artifact_has_the_input_splits_and_tf_example_payloads(runs):
-    examples, augmented, _ = runs
+    examples, augmented, _, _ = runs
     assert artifact_utils.decode_split_names(augmented.split_names) == list(SPLIT_SIZES)
     assert examples_utils.get_payload_format(augmented) == example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE
 
 
 @pytest.mark.parametrize("split", ["eval", "test"])
 def test_other_splits_are_copied_byte_for_byte(runs, split):
-    examples, augmented, _ = runs
+    examples, augmented, _, _ = runs
     source = pathlib.Path(artifact_utils.get_split_uri([examples], split))
     target = pathlib.Path(artifact_utils.get_split_uri([augmented], split))
     assert sorted(path.name for path in target.iterdir()) == sorted(path.name for path in source.iterdir())
@@ -130,7 +131,7 @@ def _feature(example, name):
 
 
 def test_train_holds_every_original_and_named_augmented_copies(runs):
-    examples, augmented, _ = runs
+    examples, augmented, _, _ = runs
     originals = _records(pathlib.Path(artifact_utils.get_split_uri([examples], "train")))
     outputs = _records(pathlib.Path(artifact_utils.get_split_uri([augmented], "train")))
     assert len(outputs) == SPLIT_SIZES["train"] * (1 + CONFIG.copies_per_clip)
@@ -160,10 +161,20 @@ def test_train_holds_every_original_and_named_augmented_copies(runs):
 
 
 def test_output_is_the_same_in_process_and_on_two_worker_processes(runs):
-    _, in_process, two_workers = runs
+    _, in_process, two_workers, _ = runs
     for split in SPLIT_SIZES:
         assert _records(pathlib.Path(artifact_utils.get_split_uri([in_process], split))) == _records(
             pathlib.Path(artifact_utils.get_split_uri([two_workers], split)))
+
+
+def test_a_corpus_under_another_folder_gets_the_same_augmented_audio(runs):
+    _, in_process, _, moved = runs
+
+    def train_audio(artifact):
+        split_dir = pathlib.Path(artifact_utils.get_split_uri([artifact], "train"))
+        return sorted(_feature(tf.train.Example.FromString(record), example_features.AUDIO) for record in _records(split_dir))
+
+    assert train_audio(moved) == train_audio(in_process)
 
 
 def test_config_round_trips_through_the_component_exec_properties():

@@ -30,18 +30,24 @@ def _digest(text: str) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
 
 
-def clip_rng(seed: int, source_path: str, copy_index: int) -> np.random.Generator:
+def clip_key(audio: bytes) -> str:
+    """What a clip's random streams are keyed on: its content, so a corpus moved or copied elsewhere
+    (another machine, another pipeline root) gets the same augmented copies."""
+    return hashlib.sha256(audio).hexdigest()
+
+
+def clip_rng(seed: int, key: str, copy_index: int) -> np.random.Generator:
     """The random stream of one augmented copy: the same on any runner and in any element order."""
-    return np.random.default_rng([seed, _CLIP_STREAM, _digest(source_path), copy_index])
+    return np.random.default_rng([seed, _CLIP_STREAM, _digest(key), copy_index])
 
 
 def room_rng(seed: int, room_index: int) -> np.random.Generator:
     return np.random.default_rng([seed, _ROOM_STREAM, room_index])
 
 
-def babble_rank(seed: int, source_path: str) -> int:
+def babble_rank(seed: int, key: str) -> int:
     """Orders clips pseudo-randomly under the seed; the lowest ranks form the babble pool."""
-    return _digest(f"{seed}:{_BABBLE_STREAM}:{source_path}")
+    return _digest(f"{seed}:{_BABBLE_STREAM}:{key}")
 
 
 def sample_room_impulse_response(config: ReverbConfig, rng: np.random.Generator, sample_rate: int) -> np.ndarray:

@@ -25,14 +25,14 @@ def _bytes_value(example, name: str) -> bytes:
 
 
 def _babble_candidate(serialized: bytes, seed: int) -> Tuple[int, str, bytes]:
-    example = tf.train.Example.FromString(serialized)
-    source_path = _bytes_value(example, example_features.SOURCE_PATH).decode()
-    return augment.babble_rank(seed, source_path), source_path, _bytes_value(example, example_features.AUDIO)
+    audio = _bytes_value(tf.train.Example.FromString(serialized), example_features.AUDIO)
+    key = augment.clip_key(audio)
+    return augment.babble_rank(seed, key), key, audio
 
 
 def _decode_pool(candidates, sample_rate: int) -> List[Tuple[str, np.ndarray]]:
-    """The pool as (source_path, waveform), in rank order as Top.Smallest gives it."""
-    return [(source_path, _decode_mono_wav(wav_bytes, sample_rate)) for _, source_path, wav_bytes in candidates]
+    """The pool as (clip key, waveform), in rank order as Top.Smallest gives it."""
+    return [(key, _decode_mono_wav(wav_bytes, sample_rate)) for _, key, wav_bytes in candidates]
 
 
 def _simulate_room(room_index: int, config: AugmentationConfig, sample_rate: int) -> Tuple[int, np.ndarray]:
@@ -58,11 +58,12 @@ class _AugmentClip(beam.DoFn):
         if not self._config.copies_per_clip:
             return
         original = tf.train.Example.FromString(serialized)
-        source_path = _bytes_value(original, example_features.SOURCE_PATH).decode()
-        waveform = _decode_mono_wav(_bytes_value(original, example_features.AUDIO), self._sample_rate)
-        talkers = [talker for path, talker in babble_pool if path != source_path]
+        audio = _bytes_value(original, example_features.AUDIO)
+        key = augment.clip_key(audio)
+        waveform = _decode_mono_wav(audio, self._sample_rate)
+        talkers = [talker for talker_key, talker in babble_pool if talker_key != key]
         for copy_index in range(self._config.copies_per_clip):
-            rng = augment.clip_rng(self._config.seed, source_path, copy_index)
+            rng = augment.clip_rng(self._config.seed, key, copy_index)
             augmented, names = augment.augment_waveform(waveform, self._sample_rate, self._config, rng, talkers,
                                                         impulse_responses)
             example = tf.train.Example()
@@ -79,7 +80,7 @@ class _AugmentClip(beam.DoFn):
 class AugmentExamples(beam.PTransform):
     """Serialized training tf.Examples in; every original and `copies_per_clip` augmented copies of each out.
 
-    Each copy's random draws depend only on the seed, the clip's source_path and the copy's index, and
+    Each copy's random draws depend only on the seed, the clip's audio and the copy's index, and
     the babble pool and the simulated rooms only on the seed, so the output set is the same on any
     runner with any parallelism.
     """
