@@ -38,11 +38,15 @@ def label_indices(labels: tf.Tensor, emotions) -> tf.Tensor:
 def normalised_per_coefficient(feature: tf.Tensor, name: str) -> tf.Tensor:
     """[batch, frames, k] scaled to zero mean and unit variance per coefficient over the train split.
 
-    Clips have equal length, so the mean over clips of each clip's mean is the mean over all frames.
+    Clips have equal length, so the mean over clips of each clip's mean is the mean over all frames. The
+    statistics are summed in float64: Beam combines batches in no fixed order, and float32 sums in another order
+    differ in the last bits, which is enough to send a retrained model elsewhere.
     """
-    mean = tft.mean(tf.reduce_mean(feature, axis=1), reduce_instance_dims=False, name=f"{name}_mean")
-    mean_square = tft.mean(tf.reduce_mean(tf.square(feature), axis=1), reduce_instance_dims=False, name=f"{name}_mean_square")
-    return (feature - mean) / tf.sqrt(tf.maximum(mean_square - tf.square(mean), 1e-6))
+    mean = tft.mean(tf.cast(tf.reduce_mean(feature, axis=1), tf.float64), reduce_instance_dims=False, name=f"{name}_mean")
+    mean_square = tft.mean(tf.cast(tf.reduce_mean(tf.square(feature), axis=1), tf.float64), reduce_instance_dims=False,
+                           name=f"{name}_mean_square")
+    std = tf.sqrt(tf.maximum(mean_square - tf.square(mean), 1e-6))
+    return (feature - tf.cast(mean, tf.float32)) / tf.cast(std, tf.float32)
 
 
 def preprocessing_fn(inputs, custom_config):
