@@ -78,3 +78,22 @@ def test_transform_graph_reproduces_the_analysed_outputs(transformed):
     np.testing.assert_allclose(
         outputs[features.MFCC].numpy()[0], np.reshape(examples[1][features.MFCC], [CONFIG.num_frames, CONFIG.n_mfcc]), atol=1e-3
     )
+
+
+def test_normalisation_statistics_do_not_depend_on_the_order_beam_combines_batches(tmp_path):
+    frames, coefficients = 20, 8
+    rows = np.random.default_rng(0).normal(-40.0, 25.0, size=(240, frames, coefficients)).astype(np.float32)
+    metadata = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(
+        {"value": tf.io.FixedLenFeature([frames, coefficients], tf.float32)}))
+
+    def normalised_first_row(order, name):
+        instances = [{"value": rows[index]} for index in order]
+        with tft_beam.Context(temp_dir=str(tmp_path / name), desired_batch_size=7, force_tf_compat_v1=False):
+            transform_fn = (instances, metadata) | tft_beam.AnalyzeDataset(
+                lambda inputs: {"value": preprocessing.normalised_per_coefficient(inputs["value"], "value")})
+            (transformed_rows, _) = (([{"value": rows[0]}], metadata), transform_fn) | tft_beam.TransformDataset()
+        return transformed_rows[0]["value"]
+
+    forward = normalised_first_row(range(len(rows)), "forward")
+    np.testing.assert_array_equal(forward, normalised_first_row(reversed(range(len(rows))), "reversed"))
+    assert abs(float(np.mean(forward))) < 1.0
