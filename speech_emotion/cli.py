@@ -19,6 +19,9 @@ def _add_corpus_arguments(parser: argparse.ArgumentParser, required: bool) -> No
                         help="share of each training corpus' speakers held out for eval")
     parser.add_argument("--eval-speakers", default="", metavar="CORPUS:ID,...",
                         help="hold out exactly these speakers (e.g. ravdess:17,ravdess:18) instead")
+    parser.add_argument("--test-speakers", default="", metavar="CORPUS:ID,...",
+                        help="training-corpus speakers kept out of train and eval (which selects models) and scored "
+                             "in the test split beside the test corpora: an unbiased held-out score")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -53,8 +56,13 @@ def _ingest_config(args, train_corpora, unlabelled_folders=()):
         + [corpus_spec.CorpusSpec.parse(text, corpus_spec.TEST_ROLE) for text in args.test_corpus]
         + [corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE) for path in unlabelled_folders]
     )
-    eval_speakers = tuple(speaker.strip() for speaker in args.eval_speakers.split(",") if speaker.strip())
-    split_config = splits.SplitConfig(eval_fraction=args.eval_fraction, eval_speakers=eval_speakers, seed=args.seed)
+    def speakers(text):
+        return tuple(speaker.strip() for speaker in text.split(",") if speaker.strip())
+
+    split_config = splits.SplitConfig(
+        eval_fraction=args.eval_fraction, eval_speakers=speakers(args.eval_speakers),
+        test_speakers=speakers(args.test_speakers), seed=args.seed,
+    )
     return ingest.IngestConfig(corpora=tuple(corpora), split=split_config)
 
 

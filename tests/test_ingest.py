@@ -98,3 +98,19 @@ def test_audio_is_16khz_mono_pcm_and_metadata_is_complete(ingested):
     assert _value(stereo[0], example_features.LABEL) == "happy"
     assert _value(stereo[0], example_features.GENDER) == "male"
     assert _value(stereo[0], example_features.SPEAKER) == "ravdess:01"
+
+
+def test_test_speakers_of_a_training_corpus_join_the_test_split(tmp_path):
+    ravdess, emodb = tmp_path / "ravdess", tmp_path / "emodb"
+    synthetic.write_corpus("ravdess", str(ravdess), speakers=4, utterances_per_emotion=1, seed=3, emotions=EMOTIONS)
+    synthetic.write_corpus("emodb", str(emodb), speakers=1, utterances_per_emotion=1, seed=4)
+    corpora = (corpus_spec.CorpusSpec("ravdess", str(ravdess)), corpus_spec.CorpusSpec("emodb", str(emodb), corpus_spec.TEST_ROLE))
+    split = splits.SplitConfig(eval_speakers=("ravdess:03",), test_speakers=("ravdess:04",))
+    plan = ingest.make_plan(ingest.IngestConfig(corpora=corpora, split=split))
+    speakers_by_split = {}
+    for record, split_name in plan.records:
+        speakers_by_split.setdefault(split_name, set()).add(record.speaker)
+    assert "ravdess:04" in speakers_by_split[splits.TEST]
+    assert all(speaker.startswith("emodb:") for speaker in speakers_by_split[splits.TEST] - {"ravdess:04"})
+    assert speakers_by_split[splits.EVAL] == {"ravdess:03"}
+    assert speakers_by_split[splits.TRAIN] == {"ravdess:01", "ravdess:02"}

@@ -55,5 +55,35 @@ def test_bad_configurations_are_rejected():
 
 
 def test_split_config_round_trips_through_json():
-    config = splits.SplitConfig(eval_fraction=0.3, eval_speakers=("ravdess:17",), seed=4)
+    config = splits.SplitConfig(eval_fraction=0.3, eval_speakers=("ravdess:17",), test_speakers=("ravdess:18",), seed=4)
     assert splits.SplitConfig.from_json(config.to_json()) == config
+
+
+def test_test_speakers_are_held_out_of_train_and_eval():
+    ravdess = _records("ravdess", [f"{n:02d}" for n in range(1, 21)], ["male", "female"] * 10)
+    tess = _records("tess", ["OAF", "YAF"], ["female", "female"])
+    test_speakers = tuple(f"ravdess:{n}" for n in range(17, 21))
+    assignment = splits.assign_speakers(
+        ravdess + tess, splits.SplitConfig(eval_speakers=("ravdess:15", "ravdess:16"), test_speakers=test_speakers)
+    )
+    assert {s for s, split in assignment.items() if split == splits.TEST} == set(test_speakers)
+    assert {s for s, split in assignment.items() if split == splits.EVAL} == {"ravdess:15", "ravdess:16"}
+    assert sum(split == splits.TRAIN for split in assignment.values()) == 16
+
+
+def test_eval_fraction_is_taken_from_the_speakers_left_after_test():
+    ravdess = _records("ravdess", [f"{n:02d}" for n in range(1, 21)], ["male", "female"] * 10)
+    test_speakers = tuple(f"ravdess:{n:02d}" for n in range(1, 11))
+    assignment = splits.assign_speakers(ravdess, splits.SplitConfig(eval_fraction=0.2, test_speakers=test_speakers))
+    eval_speakers = {s for s, split in assignment.items() if split == splits.EVAL}
+    assert len(eval_speakers) == 2 and not eval_speakers & set(test_speakers)
+
+
+def test_test_speakers_are_checked():
+    tess = _records("tess", ["OAF", "YAF"], ["female", "female"])
+    with pytest.raises(ValueError, match="not found"):
+        splits.assign_speakers(tess, splits.SplitConfig(test_speakers=("ravdess:01",)))
+    with pytest.raises(ValueError, match="at least one must remain"):
+        splits.assign_speakers(tess, splits.SplitConfig(test_speakers=("tess:OAF", "tess:YAF")))
+    with pytest.raises(ValueError, match="both eval and test"):
+        splits.SplitConfig(eval_speakers=("tess:OAF",), test_speakers=("tess:OAF",))
