@@ -24,15 +24,21 @@ TRAINING_CONFIG_KEY = "training_config"
 TUNING_CONFIG_KEY = "tuning_config"
 REPORTS_DIR_KEY = "reports_dir"
 UNWEIGHTED_ACCURACY = "unweighted_accuracy"
+SHUFFLE_BUFFER_EXAMPLES = 10000
 
 
-def make_dataset(file_pattern, data_accessor, tf_transform_output, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
+    """(log-mel, label index) batches. The transformed records carry every feature (about 94 KB each); the
+    log-mel and label are kept in memory after the first pass, so later epochs and tuning trials skip
+    reading and parsing them (a third of an epoch's time on 2 CPUs)."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
-        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=preprocessing.LABEL_INDEX, num_epochs=1, shuffle=shuffle),
-        tf_transform_output.transformed_metadata.schema,
+        tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=preprocessing.LABEL_INDEX, num_epochs=1, shuffle=False),
+        schema,
     )
-    dataset = dataset.map(lambda features, labels: (features[preprocessing.LOG_MEL], tf.reshape(labels, [-1])))
+    dataset = dataset.map(lambda features, labels: (features[preprocessing.LOG_MEL], tf.reshape(labels, [-1]))).cache()
+    if shuffle:
+        dataset = dataset.unbatch().shuffle(SHUFFLE_BUFFER_EXAMPLES, reshuffle_each_iteration=True).batch(batch_size)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
@@ -56,7 +62,9 @@ def training_inputs(fn_args: tfx.components.FnArgs):
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
 
     def dataset(files, shuffle):
-        return make_dataset(files, fn_args.data_accessor, tf_transform_output, training_config.batch_size, shuffle)
+        return make_dataset(
+            files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema, training_config.batch_size, shuffle
+        )
 
     return training_config, feature_config, emotions, tf_transform_output, dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False)
 
