@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from speech_emotion.trainer import config as trainer_config
 from speech_emotion.trainer import model as model_lib
+from speech_emotion.trainer import utterance_normalisation
 from separable_log_mels import separable_log_mels
 
 FRAMES, MELS, CLASSES = 48, 16, 4
@@ -45,3 +46,18 @@ def test_utterance_normalisation_makes_predictions_blind_to_a_constant_offset_pe
     after = model.predict(log_mels + channel, verbose=0)
 
     assert np.allclose(before, after, atol=1e-5) == normalised
+
+
+def test_utterance_normalisation_ignores_how_much_of_a_clip_is_padding():
+    layer = utterance_normalisation.UtteranceMeanNormalisation()
+    speech = np.random.default_rng(5).normal(0.0, 1.0, (20, MELS)).astype("float32")
+    floor = speech.min() - 1.0
+
+    def padded(pad_frames):
+        padding = np.full((pad_frames, MELS), floor, "float32")
+        return np.concatenate([padding, speech, padding])[np.newaxis]
+
+    short_padding, long_padding = layer(padded(2)).numpy()[0, 2:22], layer(padded(14)).numpy()[0, 14:34]
+    np.testing.assert_allclose(short_padding, speech - speech.mean(axis=0), atol=1e-5)
+    np.testing.assert_allclose(long_padding, short_padding, atol=1e-5)
+    assert np.isfinite(layer(np.full((1, FRAMES, MELS), floor, "float32")).numpy()).all()
