@@ -20,7 +20,7 @@ class ModelConfig:
     """Hyperparameters of one classifier: which architecture, and its sizes and regularisation."""
 
     architecture: str = CNN_BILSTM
-    conv_filters: Tuple[int, ...] = (32, 64, 96)
+    conv_filters: Tuple[int, ...] = (16, 32, 48)
     recurrent_units: int = 64
     attention_heads: int = 4
     dense_units: int = 64

@@ -39,7 +39,7 @@ def model_config(
                 values["heads"] = hp.Choice(knob(architecture, "heads"), list(HEAD_CHOICES))
         if architecture == chosen:
             settings = values
-    # The first block's width sets the rest, in the base's proportions (32, 64, 96 -> f, 2f, 3f).
+    # The first block's width sets the rest, in the base's proportions (16, 32, 48 -> f, 2f, 3f).
     widths = tuple(settings["filters"] * filters // base.conv_filters[0] for filters in base.conv_filters)
     return dataclasses.replace(
         base,
