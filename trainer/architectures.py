@@ -17,7 +17,7 @@ def conv_blocks(log_mel_image: tf.Tensor, config: trainer_config.ModelConfig, re
     x = log_mel_image
     for block, filters in enumerate(config.conv_filters):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_regularizer=regularizer, name=f"conv{block}")(x)
-        x = layers.BatchNormalization(name=f"conv{block}_norm")(x)
+        x = layers.BatchNormalization(momentum=config.batch_norm_momentum, name=f"conv{block}_norm")(x)
         x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D(pool_size=2, name=f"conv{block}_pool")(x)
         x = layers.SpatialDropout2D(config.dropout / 2)(x)

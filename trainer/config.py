@@ -27,6 +27,10 @@ class ModelConfig:
     dropout: float = 0.3
     l2: float = 1e-4
     learning_rate: float = 1e-3
+    # Keras's default 0.99 needs a few hundred steps before the moving statistics that validation and
+    # serving use settle; on a small corpus (tens of steps per epoch) or in short tuning trials the
+    # validation score then says little and early stopping picks at random. 0.9 is PyTorch's default.
+    batch_norm_momentum: float = 0.9
     # Subtract each utterance's mean per mel band (channel and level) before SpecAugment; see utterance_normalisation.
     utterance_normalisation: bool = True
     # SpecAugment at the input, active in training only: masks per example (0 turns it off) and their widest span.
