@@ -10,7 +10,8 @@ import keras_tuner
 from speech_emotion.trainer import config as trainer_config
 
 ARCHITECTURE = "architecture"
-FILTER_CHOICES = (16, 32, 48)
+# First-block widths. The later blocks scale with it, so their convolutions cost its square: 24 is 2.25x 16.
+FILTER_CHOICES = (12, 16, 24)
 UNIT_CHOICES = (32, 64, 128)
 HEAD_CHOICES = (2, 4)
 RECURRENT = frozenset(trainer_config.ARCHITECTURES) - {trainer_config.CNN}
