@@ -64,7 +64,9 @@ def test_search_space_activates_only_the_chosen_architectures_knobs():
         search_space.knob(trainer_config.CNN_SELF_ATTENTION_BILSTM_BIGRU, knob)
         for knob in ("filters", "dropout", "learning_rate", "units", "heads")
     }
-    assert config.conv_filters == (16, 32, 48)  # the default first width, 16, in the base's 1:2:3 proportions
+    # A Choice starts at its first value; the later blocks keep the base's 1:2:3 proportions.
+    first = search_space.FILTER_CHOICES[0]
+    assert config.conv_filters == (first, 2 * first, 3 * first)
 
 
 def test_stored_hyperparameters_rebuild_the_same_model_config():
