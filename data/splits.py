@@ -46,6 +46,11 @@ class SplitConfig:
         return cls(**{**fields, "eval_speakers": tuple(fields["eval_speakers"]), "test_speakers": tuple(fields["test_speakers"])})
 
 
+def speaker_list(text: str) -> Tuple[str, ...]:
+    """Corpus-qualified speakers from a comma-separated list, as flags and environment variables give them."""
+    return tuple(speaker.strip() for speaker in text.split(",") if speaker.strip())
+
+
 def _stable_order(speaker: str, seed: int) -> str:
     return hashlib.sha256(f"{seed}:{speaker}".encode()).hexdigest()
 

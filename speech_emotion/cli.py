@@ -48,10 +48,6 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="unweighted accuracy each --test-corpus needs (on shared emotions) for the push")
 
 
-def _speaker_list(text: str):
-    return tuple(speaker.strip() for speaker in text.split(",") if speaker.strip())
-
-
 def _ingest_config(args, train_corpora, unlabelled_folders=()):
     from speech_emotion.data import ingest
 
@@ -61,8 +57,8 @@ def _ingest_config(args, train_corpora, unlabelled_folders=()):
         + [corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE) for path in unlabelled_folders]
     )
     split_config = splits.SplitConfig(
-        eval_fraction=args.eval_fraction, eval_speakers=_speaker_list(args.eval_speakers),
-        test_speakers=_speaker_list(args.test_speakers), seed=args.seed,
+        eval_fraction=args.eval_fraction, eval_speakers=splits.speaker_list(args.eval_speakers),
+        test_speakers=splits.speaker_list(args.test_speakers), seed=args.seed,
     )
     return ingest.IngestConfig(corpora=tuple(corpora), split=split_config)
 
