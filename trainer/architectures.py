@@ -45,10 +45,11 @@ def _bigru(sequence, config, regularizer):
 
 
 def cnn(sequence, config, regularizer):
-    """CNN only: mean and max over time of the convolutional features."""
-    return layers.Concatenate(name="time_pooling")(
+    """CNN only: mean and max over time of the convolutional features, batch-normalised for the dense head."""
+    pooled = layers.Concatenate(name="time_pooling")(
         [layers.GlobalAveragePooling1D()(sequence), layers.GlobalMaxPooling1D()(sequence)]
     )
+    return layers.BatchNormalization(momentum=config.batch_norm_momentum, name="time_pooling_norm")(pooled)
 
 
 def cnn_bilstm(sequence, config, regularizer):
