@@ -39,7 +39,8 @@ def test_architecture_trains_and_reloads_with_the_same_predictions(architecture,
 
 def test_cnn_only_learns_at_its_default_sizes():
     """Mean and max over time of ReLU features are all positive and, at the default widths, barely differ between
-    clips; unnormalised, they sent the dense ReLU head dead and CNN only stayed at chance, on real corpora too."""
+    clips; fed unnormalised to the dense head, they left CNN only giving every clip about the same probabilities,
+    at chance, on real corpora too."""
     tf.keras.utils.set_random_seed(0)
     model = model_lib.build_model(CLASSES, 96, 32, trainer_config.ModelConfig(architecture=trainer_config.CNN))
     features, labels = separable_log_mels(256, 0, 96, 32, CLASSES, lift=1.0)
