@@ -77,23 +77,30 @@ def model_config_for(fn_args: tfx.components.FnArgs, training_config: trainer_co
     return search_space.model_config(hyperparameters, tuning_config.architectures, training_config.model)
 
 
+def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: str) -> list:
+    """Early stopping (keeping the best epoch's weights) and learning-rate halving, both on validation loss.
+
+    The eval split is a few held-out speakers; its unweighted accuracy moves in whole clips and jumped by
+    0.1 between neighbouring epochs on real corpora, so stopping on it kept a lucky epoch. The loss scores
+    every clip's probabilities and falls smoothly while the model still generalises.
+    """
+    return [
+        tf.keras.callbacks.EarlyStopping(monitor="val_loss", patience=training_config.early_stopping_patience, restore_best_weights=True),
+        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=training_config.reduce_lr_patience),
+        tf.keras.callbacks.TensorBoard(log_dir=log_dir),
+    ]
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
     model_config = model_config_for(fn_args, training_config)
     model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, model_config)
-    callbacks = [
-        tf.keras.callbacks.EarlyStopping(
-            monitor=f"val_{UNWEIGHTED_ACCURACY}", mode="max", patience=training_config.early_stopping_patience, restore_best_weights=True
-        ),
-        tf.keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=training_config.reduce_lr_patience),
-        tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir),
-    ]
     history = model.fit(
         train_dataset,
         validation_data=eval_dataset,
         epochs=training_config.epochs,
         class_weight=class_weights(train_dataset, len(emotions)),
-        callbacks=callbacks,
+        callbacks=training_callbacks(training_config, fn_args.model_run_dir),
         verbose=2,
     )
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
