@@ -12,22 +12,22 @@ from speech_emotion.components.cross_corpus.component import CrossCorpusGate
 from speech_emotion.data import example_features
 from speech_emotion.data import splits
 from speech_emotion.pipeline import config as pipeline_config
+from speech_emotion.trainer import metrics
 from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import task
 
-UNWEIGHTED_ACCURACY = "unweighted_accuracy"
 PER_CLASS_RECALL = "recall"
 
 
 def eval_config(config: pipeline_config.PipelineConfig) -> tfma.EvalConfig:
     num_classes = len(config.emotions)
-    metrics = [
+    metric_configs = [
         tfma.MetricConfig(class_name="ExampleCount"),
         tfma.MetricConfig(class_name="SparseCategoricalAccuracy", config=json.dumps({"name": "accuracy"})),
         tfma.MetricConfig(
-            class_name="UnweightedAccuracy",
-            module="speech_emotion.trainer.metrics",
-            config=json.dumps({"num_classes": num_classes, "name": UNWEIGHTED_ACCURACY}),
+            class_name=metrics.UnweightedAccuracy.__name__,
+            module=metrics.__name__,
+            config=json.dumps({"num_classes": num_classes, "name": metrics.UNWEIGHTED_ACCURACY}),
             # Blessing looks at the overall slice only; small slices are reported, not gated on.
             per_slice_thresholds=[
                 tfma.PerSliceMetricThreshold(
@@ -55,7 +55,7 @@ def eval_config(config: pipeline_config.PipelineConfig) -> tfma.EvalConfig:
             )
         ],
         metrics_specs=[
-            tfma.MetricsSpec(metrics=metrics),
+            tfma.MetricsSpec(metrics=metric_configs),
             # Recall per emotion on the argmax (top_k 1), keyed by class id: sub_key {class_id: N}.
             tfma.MetricsSpec(
                 metrics=[tfma.MetricConfig(class_name="Recall", config=json.dumps({"name": PER_CLASS_RECALL, "top_k": 1}))],

@@ -1,6 +1,8 @@
 """Unweighted accuracy (macro-averaged recall), the usual headline metric of speech emotion recognition."""
 import tensorflow as tf
 
+UNWEIGHTED_ACCURACY = "unweighted_accuracy"
+
 
 class UnweightedAccuracy(tf.keras.metrics.Metric):
     """Mean over classes of per-class recall, with argmax predictions and integer labels.
@@ -9,7 +11,7 @@ class UnweightedAccuracy(tf.keras.metrics.Metric):
     emotion is not scored as zero recall on it.
     """
 
-    def __init__(self, num_classes: int, name: str = "unweighted_accuracy", **kwargs):
+    def __init__(self, num_classes: int, name: str = UNWEIGHTED_ACCURACY, **kwargs):
         super().__init__(name=name, **kwargs)
         self.num_classes = num_classes
         self.confusion = self.add_weight(name="confusion", shape=(num_classes, num_classes), initializer="zeros", dtype=tf.float32)

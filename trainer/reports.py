@@ -9,6 +9,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from speech_emotion.trainer.metrics import UNWEIGHTED_ACCURACY  # noqa: E402
+
 TRAINING_CURVES_PNG = "training_curves_{name}.png"
 MODEL_CARD = "model_card.md"
 
@@ -24,7 +26,7 @@ def _save(figure, path: str) -> str:
 def write_training_curves(history: Mapping[str, Sequence[float]], name: str, output_dir: str) -> str:
     """Loss and unweighted accuracy per epoch, train against validation."""
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for axis, metric in zip(axes, ("loss", "unweighted_accuracy")):
+    for axis, metric in zip(axes, ("loss", UNWEIGHTED_ACCURACY)):
         for prefix in ("", "val_"):
             if prefix + metric in history:
                 axis.plot(history[prefix + metric], label=(prefix or "train_") + metric)

@@ -23,7 +23,6 @@ from speech_emotion.trainer import search_space
 TRAINING_CONFIG_KEY = "training_config"
 TUNING_CONFIG_KEY = "tuning_config"
 REPORTS_DIR_KEY = "reports_dir"
-UNWEIGHTED_ACCURACY = "unweighted_accuracy"
 SHUFFLE_BUFFER_EXAMPLES = 10000
 
 

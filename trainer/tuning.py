@@ -12,13 +12,14 @@ import tensorflow as tf
 from tfx import v1 as tfx
 
 from speech_emotion.trainer import config as trainer_config
+from speech_emotion.trainer import metrics
 from speech_emotion.trainer import model as model_lib
 from speech_emotion.trainer import search_space
 from speech_emotion.trainer import task
 
 SUMMARY_JSON = "tuning_summary.json"
 SUMMARY_MARKDOWN = "tuning_summary.md"
-OBJECTIVE = keras_tuner.Objective(f"val_{task.UNWEIGHTED_ACCURACY}", direction="max")
+OBJECTIVE = keras_tuner.Objective(f"val_{metrics.UNWEIGHTED_ACCURACY}", direction="max")
 
 
 def summary_markdown(rows) -> str:
