@@ -125,6 +125,8 @@ def test_tuning_summary_and_cross_corpus_reports_are_written(pipeline_run):
     assert len(trials) == demo.DEMO_TUNING.trials
     assert {trial["architecture"] for trial in trials} <= set(demo.DEMO_TUNING.architectures)
     assert all(trial["epochs"] >= 1 and trial["seconds"] > 0 for trial in trials)
+    trial_logs = glob.glob(os.path.join(pipeline_run.reports_dir, tuning.TENSORBOARD_DIR, "*", "*", "train", "events.out.tfevents.*"))
+    assert len({os.path.relpath(path, pipeline_run.reports_dir).split(os.sep)[1] for path in trial_logs}) == demo.DEMO_TUNING.trials
     with open(os.path.join(pipeline_run.reports_dir, "cross_corpus.json")) as report_file:
         report = json.load(report_file)
     emodb = report["results"]["test"]["emodb"]

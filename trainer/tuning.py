@@ -1,7 +1,8 @@
 """TFX Tuner entry point (`tuner_fn`): KerasTuner search over the architectures and their knobs.
 
 Each finished trial adds a row (architecture, active hyperparameters, validation unweighted accuracy,
-epochs, seconds) to `tuning_summary.json` and `tuning_summary.md` in the reports directory.
+epochs, seconds) to `tuning_summary.json` and `tuning_summary.md` in the reports directory, and each trial's
+TensorBoard logs go under its `tuning_tensorboard/`.
 """
 import json
 import os
@@ -19,6 +20,7 @@ from speech_emotion.trainer import task
 
 SUMMARY_JSON = "tuning_summary.json"
 SUMMARY_MARKDOWN = "tuning_summary.md"
+TENSORBOARD_DIR = "tuning_tensorboard"
 OBJECTIVE = keras_tuner.Objective(f"val_{metrics.UNWEIGHTED_ACCURACY}", direction="max")
 
 
@@ -115,11 +117,8 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
             "validation_data": eval_dataset,
             "epochs": tuning_config.max_epochs,
             "class_weight": task.class_weights(train_dataset, len(emotions)),
-            "callbacks": [
-                tf.keras.callbacks.EarlyStopping(
-                    monitor=OBJECTIVE.name, mode="max", patience=training_config.early_stopping_patience
-                )
-            ],
+            # Trials stop as the Trainer's retraining will; KerasTuner gives each trial a TensorBoard directory under this one.
+            "callbacks": task.training_callbacks(training_config, os.path.join(summary_dir, TENSORBOARD_DIR)),
             "verbose": 2,
         },
     )
