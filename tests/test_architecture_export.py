@@ -1,5 +1,5 @@
-"""One architecture exported through trainer/export.py with a real tf.Transform output: the serving contract
-holds, and CrossCorpusGate scores and gates that served model."""
+"""One architecture, and an ensemble of two, exported through trainer/export.py with a real tf.Transform output:
+the serving contract holds, and CrossCorpusGate scores and gates that served model."""
 import io
 import json
 import os
@@ -63,6 +63,26 @@ def test_exported_architecture_serves_examples_as_the_keras_model_scores_them(tm
         assert labels_file.read().split() == list(EMOTIONS)
 
     _check_cross_corpus_gate(tmp_path)
+
+
+def test_exported_ensemble_serves_the_mean_of_its_members_probabilities(tmp_path):
+    transform_output = transform_fixture.analysed_transform_output(
+        [(_wav_bytes(200.0), "neutral"), (_wav_bytes(330.0), "happy"), (_wav_bytes(500.0), "angry")], CONFIG, EMOTIONS, str(tmp_path))
+    member_configs = trainer_config.TrainingConfig(ensemble_architectures=(trainer_config.CNN_GRU,)).member_configs(
+        trainer_config.ModelConfig(architecture=trainer_config.CNN, conv_filters=(4,), recurrent_units=4, dense_units=8)
+    )
+    members = [model_lib.build_model(len(EMOTIONS), CONFIG.num_frames, CONFIG.n_mels, config) for config in member_configs]
+    output_dir = str(tmp_path / "ensemble")
+    export.export_serving_model(model_lib.averaged(members), transform_output, EMOTIONS, CONFIG, output_dir)
+
+    examples = [_serialized(250.0, "neutral"), _serialized(700.0, "angry")]
+    served = tf.saved_model.load(output_dir).signatures["serving_examples"](examples=tf.constant(examples))
+    log_mel = transform_output.transform_raw_features(
+        tf.io.parse_example(tf.constant(examples), transform_output.raw_feature_spec())
+    )[preprocessing.LOG_MEL]
+    member_probabilities = [member.predict(log_mel, verbose=0) for member in members]
+    assert not np.allclose(member_probabilities[0], member_probabilities[1], atol=1e-3)
+    np.testing.assert_allclose(served["probabilities"].numpy(), np.mean(member_probabilities, axis=0), rtol=1e-4, atol=1e-5)
 
 
 def _artifact(artifact_type, uri):

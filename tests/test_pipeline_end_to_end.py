@@ -1,4 +1,5 @@
 """The real pipeline on a tiny synthetic corpus: ingestion to a pushed model that beats chance."""
+import dataclasses
 import glob
 import json
 import os
@@ -14,6 +15,7 @@ from speech_emotion.data import synthetic
 from speech_emotion.pipeline import config as pipeline_config
 from speech_emotion.pipeline import demo
 from speech_emotion.pipeline import local_runner
+from speech_emotion.trainer import config as trainer_config
 
 EMOTIONS = ("neutral", "happy", "sad", "angry")
 SPEAKERS = 8
@@ -33,7 +35,8 @@ def pipeline_run(tmp_path_factory):
     corpora = (corpus_spec.CorpusSpec("ravdess", train_dir), corpus_spec.CorpusSpec("emodb", test_dir, corpus_spec.TEST_ROLE))
     config = pipeline_config.make_config(
         str(workdir), ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_fraction=0.25)),
-        training=demo.DEMO_TRAINING,
+        # A second architecture, so the Trainer trains and exports an ensemble the Evaluator and the server load.
+        training=dataclasses.replace(demo.DEMO_TRAINING, ensemble_architectures=(trainer_config.CNN_GRU,)),
         augmentation=demo.DEMO_AUGMENTATION,
         tuning=demo.DEMO_TUNING,
         unlabelled_clips=clips_dir,
@@ -136,6 +139,13 @@ def test_tuning_summary_and_cross_corpus_reports_are_written(pipeline_run):
     assert sum(map(sum, emodb["confusion_matrix"])) == emodb["examples"]
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "model_card.md"))
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "confusion_test_emodb.png"))
+
+
+def test_every_ensemble_member_has_training_curves_and_tensorboard_logs(pipeline_run):
+    members = (demo.DEMO_TRAINING.model.architecture, trainer_config.CNN_GRU)
+    for architecture in members:
+        assert os.path.exists(os.path.join(pipeline_run.reports_dir, f"training_curves_{architecture}.png")), architecture
+        assert glob.glob(os.path.join(pipeline_run.pipeline_root, "Trainer", "model_run", "*", architecture, "train", "events.out.tfevents.*"))
 
 
 def test_unlabelled_clips_get_batch_prediction_files_with_one_line_each(pipeline_run):

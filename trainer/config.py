@@ -59,10 +59,21 @@ class TrainingConfig:
     # Seeds Python, NumPy and TensorFlow before the model is built, so a re-run trains the same model.
     seed: int = 0
     model: ModelConfig = ModelConfig()
+    # Architectures trained after the tuned (or configured) model, each with its other settings; the served
+    # model averages the probabilities of all of them. Empty: that model alone.
+    ensemble_architectures: Tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, got {self.epochs}, {self.batch_size}")
+        unknown = set(self.ensemble_architectures) - set(ARCHITECTURES)
+        if unknown:
+            raise ValueError(f"ensemble_architectures must be among {ARCHITECTURES}, got {sorted(unknown)}")
+
+    def member_configs(self, model: ModelConfig) -> Tuple[ModelConfig, ...]:
+        """`model`, then each other ensemble architecture once, with `model`'s settings."""
+        others = dict.fromkeys(name for name in self.ensemble_architectures if name != model.architecture)
+        return (model,) + tuple(dataclasses.replace(model, architecture=name) for name in others)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -72,6 +83,7 @@ class TrainingConfig:
         fields = json.loads(text)
         model_fields = fields.pop("model")
         model_fields["conv_filters"] = tuple(model_fields["conv_filters"])
+        fields["ensemble_architectures"] = tuple(fields.get("ensemble_architectures", ()))
         return cls(model=ModelConfig(**model_fields), **fields)
 
 

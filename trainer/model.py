@@ -1,4 +1,6 @@
 """The emotion classifier: one of the architectures' bodies under a shared dense softmax head."""
+from typing import Sequence
+
 import tensorflow as tf
 
 from speech_emotion.trainer import architectures
@@ -32,3 +34,12 @@ def build_model(num_classes: int, num_frames: int, n_mels: int, config: trainer_
         metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy"), metrics.UnweightedAccuracy(num_classes)],
     )
     return model
+
+
+def averaged(members: Sequence[tf.keras.Model]) -> tf.keras.Model:
+    """One model whose probabilities are the mean of the members' (the member itself when there is one)."""
+    if len(members) == 1:
+        return members[0]
+    log_mel = tf.keras.Input(shape=members[0].input_shape[1:], name=LOG_MEL_INPUT)
+    probabilities = tf.keras.layers.Average(name="probabilities")([member(log_mel) for member in members])
+    return tf.keras.Model(log_mel, probabilities, name="emotion_ensemble")

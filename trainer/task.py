@@ -1,9 +1,11 @@
 """TFX Trainer entry point (`run_fn`): trains on the transformed examples and exports the served model.
 
 With a Tuner upstream, the model is rebuilt from the best trial's hyperparameters and retrained in full;
-without one, `TrainingConfig.model` is trained.
+without one, `TrainingConfig.model` is trained. Architectures in `TrainingConfig.ensemble_architectures` are
+trained after it with its settings, and the exported model averages their probabilities.
 """
 import collections
+import os
 
 import keras_tuner
 import tensorflow as tf
@@ -93,16 +95,18 @@ def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
-    model_config = model_config_for(fn_args, training_config)
-    model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, model_config)
-    history = model.fit(
-        train_dataset,
-        validation_data=eval_dataset,
-        epochs=training_config.epochs,
-        class_weight=class_weights(train_dataset, len(emotions)),
-        callbacks=training_callbacks(training_config, fn_args.model_run_dir),
-        verbose=2,
-    )
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
-    reports.write_training_curves(history.history, model_config.architecture, reports_dir)
-    export.export_serving_model(model, tf_transform_output, emotions, feature_config, fn_args.serving_model_dir)
+    members = []
+    for member_config in training_config.member_configs(model_config_for(fn_args, training_config)):
+        model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, member_config)
+        history = model.fit(
+            train_dataset,
+            validation_data=eval_dataset,
+            epochs=training_config.epochs,
+            class_weight=class_weights(train_dataset, len(emotions)),
+            callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)),
+            verbose=2,
+        )
+        reports.write_training_curves(history.history, member_config.architecture, reports_dir)
+        members.append(model)
+    export.export_serving_model(model_lib.averaged(members), tf_transform_output, emotions, feature_config, fn_args.serving_model_dir)

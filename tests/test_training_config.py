@@ -1,0 +1,29 @@
+"""TrainingConfig: its JSON round trip and the ensemble's members."""
+import dataclasses
+
+import pytest
+
+from speech_emotion.trainer import config as trainer_config
+
+TUNED = trainer_config.ModelConfig(architecture=trainer_config.CNN_GRU, conv_filters=(12, 24), dropout=0.2, learning_rate=3e-3)
+
+
+def test_members_are_the_model_then_each_other_architecture_once_with_its_settings():
+    training_config = trainer_config.TrainingConfig(
+        ensemble_architectures=(trainer_config.CNN_BILSTM, trainer_config.CNN_GRU, trainer_config.CNN_BILSTM)
+    )
+    members = training_config.member_configs(TUNED)
+    assert [member.architecture for member in members] == [trainer_config.CNN_GRU, trainer_config.CNN_BILSTM]
+    assert members[0] == TUNED
+    assert members[1] == dataclasses.replace(TUNED, architecture=trainer_config.CNN_BILSTM)
+    assert trainer_config.TrainingConfig().member_configs(TUNED) == (TUNED,)
+
+
+def test_training_config_round_trips_through_json():
+    training_config = trainer_config.TrainingConfig(epochs=7, model=TUNED, ensemble_architectures=(trainer_config.CNN,))
+    assert trainer_config.TrainingConfig.from_json(training_config.to_json()) == training_config
+
+
+def test_unknown_ensemble_architecture_is_rejected():
+    with pytest.raises(ValueError, match="ensemble_architectures"):
+        trainer_config.TrainingConfig(ensemble_architectures=("transformer",))
