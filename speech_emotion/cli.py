@@ -40,6 +40,9 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tuning-algorithm", choices=trainer_config.SEARCH_ALGORITHMS, default=trainer_config.TuningConfig.algorithm)
     parser.add_argument("--architectures", default=",".join(trainer_config.ARCHITECTURES),
                         help=f"architectures the search may choose, of: {', '.join(trainer_config.ARCHITECTURES)}")
+    parser.add_argument("--ensemble", default="", metavar="ARCHITECTURE,...",
+                        help="architectures trained after the tuned model, with its settings; the served model averages "
+                             "their probabilities with its own")
     parser.add_argument("--augment-copies", type=int, default=2, help="augmented copies per training clip (0: none)")
     parser.add_argument("--min-ua", type=float, default=pipeline_config.BlessingConfig.min_unweighted_accuracy,
                         help="eval unweighted accuracy a model needs to be blessed")
@@ -78,12 +81,15 @@ def _pipeline_run(args) -> int:
     from speech_emotion.components.augmentation.config import AugmentationConfig
     from speech_emotion.trainer import config as trainer_config
 
-    architectures = tuple(name.strip() for name in args.architectures.split(",") if name.strip())
+    def names(text):
+        return tuple(name.strip() for name in text.split(",") if name.strip())
+
     config = pipeline_config.make_config(
         args.workdir,
         _ingest_config(args, args.corpus),
+        training=trainer_config.TrainingConfig(ensemble_architectures=names(args.ensemble)),
         tuning=trainer_config.TuningConfig(
-            trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.tuning_algorithm, architectures=architectures
+            trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.tuning_algorithm, architectures=names(args.architectures)
         ),
         augmentation=AugmentationConfig(copies_per_clip=args.augment_copies, seed=args.seed),
         blessing=pipeline_config.BlessingConfig(
