@@ -125,6 +125,7 @@ def main(argv=None) -> int:
         # First: in a fresh work directory its CPU minutes are then the whole pipeline's, tuning included.
         tuning = trainer_config.TuningConfig(trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.algorithm)
         runs[f"tuned ({args.tuning_trials} {args.algorithm} trials)"] = dataclasses.replace(base, tuning=tuning)
+
     def training(architecture, ensemble_architectures=()):
         return dataclasses.replace(base.training, model=dataclasses.replace(base.training.model, architecture=architecture),
                                    ensemble_architectures=tuple(ensemble_architectures))

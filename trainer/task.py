@@ -96,6 +96,7 @@ def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
+    weights = class_weights(train_dataset, len(emotions))
     members = []
     for member_config in training_config.member_configs(model_config_for(fn_args, training_config)):
         model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, member_config)
@@ -103,7 +104,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             train_dataset,
             validation_data=eval_dataset,
             epochs=training_config.epochs,
-            class_weight=class_weights(train_dataset, len(emotions)),
+            class_weight=weights,
             callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)),
             verbose=2,
         )
