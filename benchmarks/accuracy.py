@@ -10,9 +10,10 @@ used for any choice) and cross-corpus EmoDB over 4 classes (angry, happy, neutra
 those four), and shows the CrossCorpusGate's UA over all the emotions EmoDB shares with training. Every run goes
 through the whole TFX pipeline in one work directory, so ingest and Transform run once and are cached
 afterwards: the first row's CPU minutes include them, and the tuned model runs first, so its row is the
-whole pipeline's cost, tuning included (target: 60 minutes on 2 CPU cores). `--ensemble` adds a row for the
-listed architectures trained one after another and served as one model averaging their probabilities; with
-`--tuning-trials 0` it runs first. Targets: RAVDESS UA >= 0.60, EmoDB UA >= 0.70.
+whole pipeline's cost, tuning included (target: 60 minutes on 2 CPU cores). `--ensemble` trains the listed
+architectures one after another and serves them as one model averaging their probabilities: with tuning, after
+the tuned model and with its settings, in the tuned row (the whole pipeline a user runs with `--ensemble`);
+with `--tuning-trials 0`, as a row of its own that runs first. Targets: RAVDESS UA >= 0.60, EmoDB UA >= 0.70.
 """
 import speech_emotion  # noqa: F401  (must precede any TensorFlow import)
 
@@ -121,17 +122,22 @@ def main(argv=None) -> int:
         args.workdir, ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_speakers=EVAL_SPEAKERS, test_speakers=TEST_SPEAKERS))
     )
     runs = {}
+    ensemble_name = "ensemble: " + " + ".join(args.ensemble)
     if args.tuning_trials:
         # First: in a fresh work directory its CPU minutes are then the whole pipeline's, tuning included.
         tuning = trainer_config.TuningConfig(trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.algorithm)
-        runs[f"tuned ({args.tuning_trials} {args.algorithm} trials)"] = dataclasses.replace(base, tuning=tuning)
+        name = f"tuned ({args.tuning_trials} {args.algorithm} trials)"
+        if args.ensemble:
+            name = f"{name} + {ensemble_name}"
+        tuned_training = dataclasses.replace(base.training, ensemble_architectures=tuple(args.ensemble))
+        runs[name] = dataclasses.replace(base, tuning=tuning, training=tuned_training)
 
     def training(architecture, ensemble_architectures=()):
         return dataclasses.replace(base.training, model=dataclasses.replace(base.training.model, architecture=architecture),
                                    ensemble_architectures=tuple(ensemble_architectures))
 
-    if args.ensemble:
-        runs["ensemble: " + " + ".join(args.ensemble)] = dataclasses.replace(base, training=training(args.ensemble[0], args.ensemble[1:]))
+    if args.ensemble and not args.tuning_trials:
+        runs[ensemble_name] = dataclasses.replace(base, training=training(args.ensemble[0], args.ensemble[1:]))
     for architecture in args.architectures:
         runs[architecture] = dataclasses.replace(base, training=training(architecture))
     rows = {}
