@@ -21,10 +21,12 @@ import argparse
 import dataclasses
 import json
 import os
+import platform
 import resource
 import time
 
 import tensorflow as tf
+from tensorflow.python.util import _pywrap_util_port
 
 from speech_emotion.components.cross_corpus import component as cross_corpus
 from speech_emotion.components.cross_corpus import evaluate
@@ -44,6 +46,16 @@ TARGETS = {"ravdess": 0.60, "emodb": 0.70}
 def cpu_seconds() -> float:
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     return sum(item.ru_utime + item.ru_stime for item in usage)
+
+
+def machine() -> dict:
+    """What the minutes depend on: the same pipeline ran 1.5x slower on an AVX2 AMD EPYC than on the machine of
+    the earlier rows, and 2-5x slower again there with TensorFlow's oneDNN kernels off."""
+    cpu_model = platform.processor()
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu_model)
+    return {"cpu": cpu_model, "cores": os.cpu_count(), "onednn": bool(_pywrap_util_port.IsMklEnabled())}
 
 
 def _latest(folder: str) -> str:
@@ -140,12 +152,14 @@ def main(argv=None) -> int:
         runs[ensemble_name] = dataclasses.replace(base, training=training(args.ensemble[0], args.ensemble[1:]))
     for architecture in args.architectures:
         runs[architecture] = dataclasses.replace(base, training=training(architecture))
+    host = machine()
+    print(f"Machine: {host['cpu']}, {host['cores']} cores, TensorFlow oneDNN {'on' if host['onednn'] else 'off'}", flush=True)
     rows = {}
     for name, config in runs.items():
         rows[name] = run_once(config)
         print(table(rows), flush=True)
     with open(os.path.join(base.workdir, "accuracy.json"), "w") as results_file:
-        json.dump({"targets_ua": TARGETS, "runs": rows}, results_file, indent=2)
+        json.dump({"targets_ua": TARGETS, "machine": host, "runs": rows}, results_file, indent=2)
     print(f"\nTargets: RAVDESS 8-class UA >= {TARGETS['ravdess']}, EmoDB {len(EMODB_CLASSES)}-class UA >= {TARGETS['emodb']}")
     return 0
 
