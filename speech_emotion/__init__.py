@@ -4,7 +4,7 @@ TensorFlow reads these switches when it is first imported, so they are set here,
 this package imports it:
 - TF_USE_LEGACY_KERAS: TFX 1.16's Evaluator and keras-tuner 1.3.5 need Keras 2 (tf_keras).
 - TF_ENABLE_ONEDNN_OPTS: TensorFlow turns oneDNN on by itself only on CPUs with AVX-512 class features;
-  on AVX2 CPUs (AMD EPYC here) it then trains these models 2.5-3x slower (benchmarks/training_speed.py).
+  on AVX2 CPUs (AMD EPYC here) it then trains these models 2.5-3.2x slower (benchmarks/training_speed.py).
   A value already set (0 to turn it off) is kept.
 """
 import os
