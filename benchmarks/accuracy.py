@@ -49,8 +49,8 @@ def cpu_seconds() -> float:
 
 
 def machine() -> dict:
-    """What the minutes depend on: the same pipeline ran 1.5x slower on an AVX2 AMD EPYC than on the machine of
-    the earlier rows, and 2-5x slower again there with TensorFlow's oneDNN kernels off."""
+    """What the minutes depend on: the tuning search ran 1.5x slower on an AVX2 AMD EPYC than on the machine of
+    the earlier rows, and training 2.5-3.2x slower again there with TensorFlow's oneDNN kernels off."""
     cpu_model = platform.processor()
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as cpuinfo:
