@@ -14,7 +14,7 @@ from speech_emotion.trainer import search_space
 
 FRAMES, MELS, CLASSES = 32, 16, 4
 SMALL = trainer_config.ModelConfig(conv_filters=(8, 16), recurrent_units=8, attention_heads=2, dense_units=16, dropout=0.1, learning_rate=3e-3,
-                                   max_frequency_width=2, max_time_width=4)
+                                   max_frequency_width=2, max_time_width=4, max_band_shift=1)
 
 
 def _separable_log_mels(count, seed):
@@ -59,12 +59,14 @@ def test_architectures_differ_in_their_layers():
     assert "GRU" in layer_types[trainer_config.CNN_GRU] and "Bidirectional" not in layer_types[trainer_config.CNN_GRU]
     assert "MultiHeadAttention" in layer_types[trainer_config.CNN_SELF_ATTENTION_BILSTM_BIGRU]
     assert "MultiHeadAttention" not in layer_types[trainer_config.CNN_BILSTM_BIGRU_ATTENTION]
-    assert all("SpecAugment" in types for types in layer_types.values())
+    assert all("SpecAugment" in types and "RandomBandShift" in types for types in layer_types.values())
 
 
-def test_unknown_architecture_is_rejected():
+def test_unknown_architecture_and_negative_band_shift_are_rejected():
     with pytest.raises(ValueError, match="architecture"):
         trainer_config.ModelConfig(architecture="transformer")
+    with pytest.raises(ValueError, match="max_band_shift"):
+        trainer_config.ModelConfig(max_band_shift=-1)
 
 
 def test_search_space_activates_only_the_chosen_architectures_knobs():

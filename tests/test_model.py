@@ -11,7 +11,7 @@ from separable_log_mels import separable_log_mels
 
 FRAMES, MELS, CLASSES = 48, 16, 4
 SMALL = trainer_config.ModelConfig(conv_filters=(8, 16), recurrent_units=8, dense_units=16, dropout=0.1, learning_rate=3e-3,
-                                   max_frequency_width=2, max_time_width=4)
+                                   max_frequency_width=2, max_time_width=4, max_band_shift=1)
 
 
 def _separable_log_mels(count, seed):

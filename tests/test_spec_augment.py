@@ -1,9 +1,10 @@
-"""SpecAugment masks whole bands and spans in training and is the identity at inference."""
+"""SpecAugment masks whole bands and spans, RandomBandShift moves whole spectra, in training; both are the identity at inference."""
 import speech_emotion  # noqa: F401  (must precede TensorFlow)
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from speech_emotion.trainer.spec_augment import RandomBandShift
 from speech_emotion.trainer.spec_augment import SpecAugment
 
 FRAMES, BINS = 100, 64
@@ -70,3 +71,34 @@ def test_unseeded_masks_repeat_under_the_global_seed_and_differ_without_it():
 
     np.testing.assert_array_equal(unseeded_masks(11), unseeded_masks(11))
     assert not np.array_equal(unseeded_masks(11), unseeded_masks(12))
+
+
+def _shifted(example, shift):
+    """`example` [frames, bins] moved up by `shift` bins (down when negative), its edge bin repeated."""
+    sources = np.clip(np.arange(example.shape[1]) - shift, 0, example.shape[1] - 1)
+    return example[:, sources]
+
+
+def test_band_shift_moves_each_example_by_its_own_whole_number_of_bins():
+    inputs = tf.random.normal([64, FRAMES, BINS], seed=4).numpy()
+    outputs = RandomBandShift(max_shift=3, seed=5)(inputs, training=True).numpy()
+
+    shifts = []
+    for example, output in zip(inputs, outputs):
+        matching = [shift for shift in range(-3, 4) if np.array_equal(output, _shifted(example, shift))]
+        assert len(matching) == 1
+        shifts.extend(matching)
+    assert set(shifts) == set(range(-3, 4))
+
+
+def test_band_shift_is_the_identity_at_inference_and_with_max_shift_zero():
+    inputs = _inputs()
+    np.testing.assert_array_equal(RandomBandShift(max_shift=3, seed=1)(inputs).numpy(), inputs.numpy())
+    np.testing.assert_array_equal(RandomBandShift(max_shift=0, seed=1)(inputs, training=True).numpy(), inputs.numpy())
+
+
+def test_band_shift_config_round_trip_and_validation():
+    layer = RandomBandShift(max_shift=2, seed=9)
+    assert RandomBandShift.from_config(layer.get_config()).get_config() == layer.get_config()
+    with pytest.raises(ValueError, match="max_shift"):
+        RandomBandShift(max_shift=-1)

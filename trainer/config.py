@@ -38,6 +38,9 @@ class ModelConfig:
     max_frequency_width: int = 8
     time_masks: int = 2
     max_time_width: int = 20
+    # Each training example's log-mel moved up or down by up to this many mel bands (0 turns it off), so the
+    # model does not learn where in frequency its few training speakers' voices sit; see spec_augment.RandomBandShift.
+    max_band_shift: int = 3
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -46,6 +49,8 @@ class ModelConfig:
             raise ValueError("conv_filters needs at least one block")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.max_band_shift < 0:
+            raise ValueError(f"max_band_shift must be non-negative, got {self.max_band_shift}")
         if self.attention_heads < 1 or self.recurrent_units < 1:
             raise ValueError(f"attention_heads and recurrent_units must be positive, got {self.attention_heads}, {self.recurrent_units}")
 

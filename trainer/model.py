@@ -16,6 +16,8 @@ def build_model(num_classes: int, num_frames: int, n_mels: int, config: trainer_
     regularizer = tf.keras.regularizers.l2(config.l2)
     log_mel = tf.keras.Input(shape=(num_frames, n_mels), name=LOG_MEL_INPUT)
     x = log_mel
+    if config.max_band_shift:
+        x = spec_augment.RandomBandShift(config.max_band_shift, name="band_shift")(x)
     if config.utterance_normalisation:
         x = utterance_normalisation.UtteranceMeanNormalisation(name="utterance_normalisation")(x)
     masked = spec_augment.SpecAugment(

@@ -1,14 +1,44 @@
-"""SpecAugment-style masking (Park et al. 2019): random frequency bands and time spans set to a constant.
+"""Input augmentations of the log-mel that act in training only; at inference they pass their input through unchanged.
 
-Active only in training; at inference the layer passes its input through unchanged.
+SpecAugment-style masking (Park et al. 2019) sets random frequency bands and time spans to a constant;
+RandomBandShift moves each example's spectrum up or down a few mel bands.
 """
 import random
 
 import tensorflow as tf
 
 
+class TrainingOnlyAugmentation(tf.keras.layers.Layer):
+    """Applies `_augmented` in training and the identity otherwise, drawing from its own seeded generator."""
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.seed = seed
+        # Without a seed, Python's generator picks one, so tf.keras.utils.set_random_seed makes training repeatable.
+        self._random = tf.random.Generator.from_seed(random.randrange(2**31) if seed is None else seed)
+
+    def call(self, inputs, training=None):
+        if training is None:
+            training = tf.keras.backend.learning_phase()
+        if isinstance(training, (bool, int)):
+            return self._augmented(inputs) if training else inputs
+        return tf.cond(tf.cast(training, tf.bool), lambda: self._augmented(inputs), lambda: tf.identity(inputs))
+
+    def _augmented(self, inputs):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
+
+
+def _check_non_negative(**values):
+    for name, value in values.items():
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value}")
+
+
 @tf.keras.utils.register_keras_serializable(package="speech_emotion")
-class SpecAugment(tf.keras.layers.Layer):
+class SpecAugment(TrainingOnlyAugmentation):
     """Masks `frequency_masks` bands of up to `max_frequency_width` bins and `time_masks` spans of up to
     `max_time_width` frames of each [batch, frames, bins, ...] example, independently per example.
 
@@ -25,32 +55,16 @@ class SpecAugment(tf.keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        for name, value in [
-            ("frequency_masks", frequency_masks),
-            ("max_frequency_width", max_frequency_width),
-            ("time_masks", time_masks),
-            ("max_time_width", max_time_width),
-        ]:
-            if value < 0:
-                raise ValueError(f"{name} must be non-negative, got {value}")
+        super().__init__(seed=seed, **kwargs)
+        _check_non_negative(frequency_masks=frequency_masks, max_frequency_width=max_frequency_width,
+                            time_masks=time_masks, max_time_width=max_time_width)
         self.frequency_masks = frequency_masks
         self.max_frequency_width = max_frequency_width
         self.time_masks = time_masks
         self.max_time_width = max_time_width
         self.mask_value = mask_value
-        self.seed = seed
-        # Without a seed, Python's generator picks one, so tf.keras.utils.set_random_seed makes training repeatable.
-        self._random = tf.random.Generator.from_seed(random.randrange(2**31) if seed is None else seed)
 
-    def call(self, inputs, training=None):
-        if training is None:
-            training = tf.keras.backend.learning_phase()
-        if isinstance(training, (bool, int)):
-            return self._masked(inputs) if training else inputs
-        return tf.cond(tf.cast(training, tf.bool), lambda: self._masked(inputs), lambda: tf.identity(inputs))
-
-    def _masked(self, inputs):
+    def _augmented(self, inputs):
         shape = tf.shape(inputs)
         keep = tf.logical_and(
             self._keep(shape[0], shape[1], self.time_masks, self.max_time_width)[:, :, tf.newaxis],
@@ -79,5 +93,28 @@ class SpecAugment(tf.keras.layers.Layer):
             "time_masks": self.time_masks,
             "max_time_width": self.max_time_width,
             "mask_value": self.mask_value,
-            "seed": self.seed,
         }
+
+
+@tf.keras.utils.register_keras_serializable(package="speech_emotion")
+class RandomBandShift(TrainingOnlyAugmentation):
+    """Shifts each [batch, frames, bins] example's spectrum by its own random whole number of bins, up to
+    `max_shift` either way, repeating the edge bin into the space it leaves.
+
+    One speaker's pitch and formants sit a few mel bands above or below another's, more so across genders and
+    corpora; a model trained on a few dozen speakers otherwise learns where in frequency they were.
+    """
+
+    def __init__(self, max_shift: int = 3, seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        _check_non_negative(max_shift=max_shift)
+        self.max_shift = max_shift
+
+    def _augmented(self, inputs):
+        shape = tf.shape(inputs)
+        shifts = self._random.uniform([shape[0], 1], -self.max_shift, self.max_shift + 1, dtype=tf.int32)
+        sources = tf.clip_by_value(tf.range(shape[2])[tf.newaxis, :] - shifts, 0, shape[2] - 1)
+        return tf.gather(inputs, sources, axis=2, batch_dims=1)
+
+    def get_config(self):
+        return {**super().get_config(), "max_shift": self.max_shift}
