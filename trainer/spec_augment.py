@@ -105,7 +105,7 @@ class RandomBandShift(TrainingOnlyAugmentation):
     corpora; a model trained on a few dozen speakers otherwise learns where in frequency they were.
     """
 
-    def __init__(self, max_shift: int = 3, seed=None, **kwargs):
+    def __init__(self, max_shift: int, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
         _check_non_negative(max_shift=max_shift)
         self.max_shift = max_shift
