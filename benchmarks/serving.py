@@ -15,6 +15,8 @@ at 16 kHz. Rows:
   naive REST           what public SER web apps do: a stdlib threading HTTP server that, per request, loads
                        and resamples the clip with librosa, computes its log-mel with librosa and calls Keras
                        model.predict on it (the same Keras model, no batching)
+A request that fails is counted in its row's `failed` column and left out of its latencies and clips/s; the
+row goes on, then prints the first failure and the last lines of that server's log (kept in the scratch folder).
 Then the version switch: --duration seconds (60) at concurrency 32, half the clients on REST and half on
 gRPC, while a copy of the model is pushed as version 2 a third of the way in (copied beside the base
 path, then renamed into it, as the Pusher's copy appears complete); it prints the requests, the
@@ -60,6 +62,7 @@ _MODEL_NAME = MODEL_NAME
 _IN_PROCESS_BATCH = 32
 _STARTUP_SECONDS = 300
 _SWITCH_CONCURRENCY = 32
+_LOG_TAIL_LINES = 20
 _QUICK = {"requests": 48, "concurrency": [1, 8], "duration": 12.0}
 
 
@@ -123,6 +126,12 @@ def _latest_version_dir(base_path: str) -> str:
     return os.path.join(base_path, str(max(versions)))
 
 
+def _start_server(command: list, log_path: str) -> subprocess.Popen:
+    """The server's output goes to a log in the scratch folder, whose last lines a failed row prints."""
+    with open(log_path, "wb") as log:
+        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+
+
 def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
     deadline = time.monotonic() + _STARTUP_SECONDS
     while time.monotonic() < deadline:
@@ -138,23 +147,30 @@ def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
 
 
 async def _measure(send, payloads, concurrency: int) -> dict:
-    """Sends every payload from `concurrency` concurrent tasks; latency percentiles in ms and requests per second."""
+    """Sends every payload from `concurrency` concurrent tasks: latency percentiles in ms and answers per second
+    over the requests that were answered, and the failures (a failed request does not stop the row)."""
     await send(payloads[0])  # warm-up: connections, first model call
     latencies = []
+    failures = []
     pending = list(payloads)
 
     async def worker():
         while pending:
             payload = pending.pop()
             started = time.perf_counter()
-            await send(payload)
-            latencies.append(time.perf_counter() - started)
+            try:
+                await send(payload)
+            except (aiohttp.ClientError, grpc.RpcError) as error:
+                failures.append(error)
+            else:
+                latencies.append(time.perf_counter() - started)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    return {"p50_ms": 1e3 * float(np.percentile(latencies, 50)), "p99_ms": 1e3 * float(np.percentile(latencies, 99)),
-            "per_second": len(payloads) / elapsed}
+    percentile = (lambda q: 1e3 * float(np.percentile(latencies, q))) if latencies else (lambda q: float("nan"))
+    return {"p50_ms": percentile(50), "p99_ms": percentile(99), "per_second": len(latencies) / elapsed,
+            "failures": len(failures), "first_failure": repr(failures[0]) if failures else ""}
 
 
 async def _measure_rest(port: int, clips: list, concurrency: int) -> dict:
@@ -330,9 +346,15 @@ def _run_naive_server(version_dir: str, port: int) -> None:
     _NaiveServer(("127.0.0.1", port), _NaiveHandler).serve_forever()
 
 
-def _print_row(name: str, concurrency: int, result: dict) -> None:
-    print(f"{name:<22} {concurrency:>11} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f} {result['per_second']:>9.1f}",
-          flush=True)
+def _print_row(name: str, concurrency: int, result: dict, server_log: str = "") -> None:
+    failures = result.get("failures", 0)
+    print(f"{name:<22} {concurrency:>11} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f} {result['per_second']:>9.1f} "
+          f"{failures:>7}", flush=True)
+    if failures:
+        print(f"  first failure: {result['first_failure']}")
+        with open(server_log, errors="replace") as log:
+            tail = log.readlines()[-_LOG_TAIL_LINES:]
+        print(f"  last lines of {server_log}:", *(f"    {line.rstrip()}" for line in tail), sep="\n", flush=True)
 
 
 def main(argv=None) -> int:
@@ -367,26 +389,26 @@ def _benchmark(args, scratch: str) -> None:
     base_path = _scratch_base_path(version_dir, scratch)
     clips = _clips(args.requests, args.clip_seconds)
     print(f"{args.requests} requests of one {args.clip_seconds:g} s clip each; model {version_dir}")
-    print(f"{'target':<22} {'concurrency':>11} {'p50 ms':>9} {'p99 ms':>9} {'clips/s':>9}")
+    print(f"{'target':<22} {'concurrency':>11} {'p50 ms':>9} {'p99 ms':>9} {'clips/s':>9} {'failed':>7}")
     _print_row("in-process batched", _IN_PROCESS_BATCH, _in_process(version_dir, clips))
     rest_port, grpc_port, naive_port = _free_port(), _free_port(), _free_port()
     batching_parameters = _batching_parameters(args.batch_threads, scratch)
+    model_server_log, naive_server_log = os.path.join(scratch, "model_server.log"), os.path.join(scratch, "naive_server.log")
     servers = [
-        subprocess.Popen([sys.executable, "-m", "speech_emotion.serving.model_server", f"--model_name={_MODEL_NAME}",
-                          f"--model_base_path={base_path}", f"--port={grpc_port}", f"--rest_api_port={rest_port}",
-                          "--enable_batching", f"--batching_parameters_file={batching_parameters}"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
-        subprocess.Popen([sys.executable, __file__, f"--model-dir={version_dir}", f"--naive-server-port={naive_port}"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+        _start_server([sys.executable, "-m", "speech_emotion.serving.model_server", f"--model_name={_MODEL_NAME}",
+                       f"--model_base_path={base_path}", f"--port={grpc_port}", f"--rest_api_port={rest_port}",
+                       "--enable_batching", f"--batching_parameters_file={batching_parameters}"], model_server_log),
+        _start_server([sys.executable, __file__, f"--model-dir={version_dir}", f"--naive-server-port={naive_port}"],
+                      naive_server_log),
     ]
     try:
         _wait_until_ready(servers[0], f"http://127.0.0.1:{rest_port}/v1/models/{_MODEL_NAME}")
         _wait_until_ready(servers[1], f"http://127.0.0.1:{naive_port}/")
-        for name, measure, port in (("model server REST", _measure_rest, rest_port),
-                                    ("model server gRPC", _measure_grpc, grpc_port),
-                                    ("naive REST", _measure_rest, naive_port)):
+        for name, measure, port, server_log in (("model server REST", _measure_rest, rest_port, model_server_log),
+                                                ("model server gRPC", _measure_grpc, grpc_port, model_server_log),
+                                                ("naive REST", _measure_rest, naive_port, naive_server_log)):
             for concurrency in args.concurrency:
-                _print_row(name, concurrency, asyncio.run(measure(port, clips, concurrency)))
+                _print_row(name, concurrency, asyncio.run(measure(port, clips, concurrency)), server_log)
         switch = asyncio.run(_measure_version_switch(rest_port, grpc_port, clips, args.duration,
                                                      lambda: _push_version(version_dir, base_path, 2)))
         _print_switch(args.duration, switch)
