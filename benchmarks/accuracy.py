@@ -2,7 +2,7 @@
 
     python benchmarks/accuracy.py [--corpora ../shared/corpora] [--workdir workdir/accuracy]
         [--architectures cnn cnn_bilstm ...] [--tuning-trials 6] [--max-epochs 6] [--algorithm bayesian]
-        [--ensemble cnn_bilstm cnn_gru ...]
+        [--ensemble cnn_bilstm cnn_gru ...] [--seed 0]
 
 Trains on RAVDESS actors 01-16 and TESS, of which actors 15 and 16 are the eval split that selects
 (early stopping, tuning, blessing) and are not fitted; scores RAVDESS actors 17-20 (8 classes, never
@@ -50,12 +50,18 @@ def cpu_seconds() -> float:
 
 def machine() -> dict:
     """What the minutes depend on: the tuning search ran 1.5x slower on an AVX2 AMD EPYC than on the machine of
-    the earlier rows, and training 2.5-3.2x slower again there with TensorFlow's oneDNN kernels off."""
-    cpu_model = platform.processor()
+    the earlier rows, and training 2.5-3.2x slower again there with TensorFlow's oneDNN kernels off. Machines
+    that all call themselves "AMD EPYC" differ in their widest vector instructions, so those are kept too."""
+    fields = {}
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as cpuinfo:
-            cpu_model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu_model)
-    return {"cpu": cpu_model, "cores": os.cpu_count(), "onednn": bool(_pywrap_util_port.IsMklEnabled())}
+            for line in cpuinfo:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    vector = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags), "no AVX2")
+    return {"cpu": fields.get("model name", platform.processor()), "vector": vector, "cores": os.cpu_count(),
+            "onednn": bool(_pywrap_util_port.IsMklEnabled())}
 
 
 def _latest(folder: str) -> str:
@@ -132,6 +138,9 @@ def main(argv=None) -> int:
     parser.add_argument("--algorithm", default=trainer_config.BAYESIAN, choices=trainer_config.SEARCH_ALGORITHMS)
     parser.add_argument("--ensemble", nargs="*", default=[], choices=trainer_config.ARCHITECTURES,
                         help="a row for these architectures served as one averaged model")
+    parser.add_argument("--seed", type=int, default=trainer_config.TrainingConfig.seed,
+                        help="seeds tuning and training, not augmentation: rerun in the same work directory with "
+                             "another seed to see the spread from training alone (ingestion to Transform is cached)")
     args = parser.parse_args(argv)
 
     corpora = (
@@ -142,11 +151,13 @@ def main(argv=None) -> int:
     base = pipeline_config.make_config(
         args.workdir, ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_speakers=EVAL_SPEAKERS, test_speakers=TEST_SPEAKERS))
     )
+    base = dataclasses.replace(base, training=dataclasses.replace(base.training, seed=args.seed))
     runs = {}
     ensemble_name = "ensemble: " + " + ".join(args.ensemble)
     if args.tuning_trials:
         # First: in a fresh work directory its CPU minutes are then the whole pipeline's, tuning included.
-        tuning = trainer_config.TuningConfig(trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.algorithm)
+        tuning = trainer_config.TuningConfig(trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.algorithm,
+                                             seed=args.seed)
         name = f"tuned ({args.tuning_trials} {args.algorithm} trials)"
         if args.ensemble:
             name = f"{name} + {ensemble_name}"
@@ -162,9 +173,12 @@ def main(argv=None) -> int:
     for architecture in args.architectures:
         runs[architecture] = dataclasses.replace(base, training=training(architecture))
     host = machine()
-    print(f"Machine: {host['cpu']}, {host['cores']} cores, TensorFlow oneDNN {'on' if host['onednn'] else 'off'}", flush=True)
+    print(f"Machine: {host['cpu']}, {host['vector']}, {host['cores']} cores, TensorFlow oneDNN {'on' if host['onednn'] else 'off'}",
+          flush=True)
     rows = {}
     for name, config in runs.items():
+        if args.seed != trainer_config.TrainingConfig.seed:
+            name = f"{name} (seed {args.seed})"
         rows[name] = run_once(config)
         print(table(rows), emodb_confusion_table(rows), sep="\n", flush=True)
     with open(os.path.join(base.workdir, "accuracy.json"), "w") as results_file:
