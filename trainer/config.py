@@ -62,6 +62,8 @@ class TrainingConfig:
     batch_size: int = 32
     early_stopping_patience: int = 8
     reduce_lr_patience: int = 4
+    # The exported model's weights are the mean of its last this-many epochs' (weight_averaging); 0: the last epoch's.
+    average_last_epochs: int = 10
     # Seeds Python, NumPy and TensorFlow before the model is built, so a re-run trains the same model.
     seed: int = 0
     model: ModelConfig = ModelConfig()
@@ -72,6 +74,8 @@ class TrainingConfig:
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"epochs and batch_size must be positive, got {self.epochs}, {self.batch_size}")
+        if self.average_last_epochs < 0:
+            raise ValueError(f"average_last_epochs must be non-negative, got {self.average_last_epochs}")
         unknown = set(self.ensemble_architectures) - set(ARCHITECTURES)
         if unknown:
             raise ValueError(f"ensemble_architectures must be among {ARCHITECTURES}, got {sorted(unknown)}")

@@ -2,7 +2,8 @@
 
 With a Tuner upstream, the model is rebuilt from the best trial's hyperparameters and retrained in full;
 without one, `TrainingConfig.model` is trained. Architectures in `TrainingConfig.ensemble_architectures` are
-trained after it with its settings, and the exported model averages their probabilities.
+trained after it with its settings, and the exported model averages their probabilities. Each model ends
+training with the mean of its last epochs' weights (`TrainingConfig.average_last_epochs`).
 """
 import collections
 import os
@@ -20,6 +21,7 @@ from speech_emotion.trainer import model as model_lib
 from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import reports
 from speech_emotion.trainer import search_space
+from speech_emotion.trainer import weight_averaging
 
 # Keys of the Trainer's and Tuner's custom_config.
 TRAINING_CONFIG_KEY = "training_config"
@@ -97,6 +99,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
     weights = class_weights(train_dataset, len(emotions))
+    averaging = [weight_averaging.LastEpochsWeightAverage(training_config.average_last_epochs)] if training_config.average_last_epochs else []
     members = []
     for member_config in training_config.member_configs(model_config_for(fn_args, training_config)):
         model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, member_config)
@@ -105,7 +108,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             validation_data=eval_dataset,
             epochs=training_config.epochs,
             class_weight=weights,
-            callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)),
+            callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)) + averaging,
             verbose=2,
         )
         reports.write_training_curves(history.history, member_config.architecture, reports_dir)
