@@ -81,7 +81,7 @@ def model_config_for(fn_args: tfx.components.FnArgs, training_config: trainer_co
 
 
 def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: str) -> list:
-    """Early stopping and learning-rate halving on validation loss; the model keeps its last epoch's weights.
+    """Early stopping and learning-rate halving on validation loss; none restores an earlier epoch's weights.
 
     The eval split is a few held-out speakers, so its scores are noisy: unweighted accuracy moves in whole
     clips and jumped by 0.1 between neighbouring epochs on real corpora. Restoring the best-scoring epoch
