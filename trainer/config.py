@@ -64,7 +64,7 @@ class TrainingConfig:
     reduce_lr_patience: int = 4
     # The exported model's weights are the mean of its last this-many epochs' (weight_averaging); 0: the last epoch's.
     average_last_epochs: int = 10
-    # Seeds Python, NumPy and TensorFlow before the model is built, so a re-run trains the same model.
+    # Seeds Python, NumPy and TensorFlow before the model is built, so a re-run on one Transform output trains the same model.
     seed: int = 0
     model: ModelConfig = ModelConfig()
     # Architectures trained after the tuned (or configured) model, each with its other settings; the served
