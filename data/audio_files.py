@@ -18,13 +18,16 @@ class AudioDecodeError(ValueError):
     """No decoder could read the file as audio; the message gives each decoder's reason."""
 
 
-def decode_audio_file(path: str) -> tuple:
-    """Returns (samples, sample_rate): float32 samples shaped [frames, channels], nominally in [-1, 1]."""
+def decode_audio_file(path: str, use_tensorflow_io: bool = True) -> tuple:
+    """Returns (samples, sample_rate): float32 samples shaped [frames, channels], nominally in [-1, 1].
+
+    `use_tensorflow_io=False` starts with libsndfile and never imports TensorFlow, which takes seconds:
+    for clients such as `ser predict`."""
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
     reasons = []
-    for name, decode in (("tensorflow-io", _decode_with_tensorflow_io), ("soundfile", _decode_with_soundfile),
-                         ("audioread", _decode_with_audioread)):
+    decoders = (("tensorflow-io", _decode_with_tensorflow_io),) if use_tensorflow_io else ()
+    for name, decode in decoders + (("soundfile", _decode_with_soundfile), ("audioread", _decode_with_audioread)):
         try:
             samples, sample_rate = decode(path)
         except _DecoderFailed as failure:

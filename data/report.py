@@ -12,8 +12,6 @@ from typing import Sequence, Tuple
 
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG, FeatureConfig
 from speech_emotion.data import corpus_spec
-from speech_emotion.data import report_html
-from speech_emotion.data import report_survey
 
 INDEX_FILE = "index.html"
 EMOTIONS_IMAGE = "emotion_distribution.png"
@@ -38,8 +36,10 @@ def parse_corpus(text: str) -> corpus_spec.CorpusSpec:
 def write_report(corpora: Sequence[corpus_spec.CorpusSpec], out_dir: str,
                  feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG) -> Report:
     """Surveys the corpora and writes the charts and index.html into `out_dir`."""
-    # Imported here: matplotlib and librosa take seconds to import, and the parser is built for every `ser` command.
+    # Imported here: numpy, matplotlib and librosa take seconds to import, and the parser is built for every `ser` command.
+    from speech_emotion.data import report_html
     from speech_emotion.data import report_plots
+    from speech_emotion.data import report_survey
 
     if not corpora:
         raise ValueError("give at least one corpus")

@@ -1,12 +1,12 @@
 """Typed configuration of one pipeline run, derived from a work directory and the corpora."""
 import dataclasses
 import os
+import typing
 from typing import Optional, Tuple
 
 from speech_emotion.components.augmentation.config import AugmentationConfig
 from speech_emotion import config as core_config
 from speech_emotion.config import FeatureConfig
-from speech_emotion.data import ingest
 from speech_emotion.data import readers
 from speech_emotion.data import taxonomy
 from speech_emotion.data import corpus_spec
@@ -14,6 +14,10 @@ from speech_emotion.trainer import config as trainer_config
 
 PIPELINE_NAME = "speech-emotion"
 MODEL_NAME = core_config.MODEL_NAME
+
+if typing.TYPE_CHECKING:
+    # Imported where used: ingestion loads Beam (seconds), and `ser` reads BlessingConfig's defaults for every command.
+    from speech_emotion.data import ingest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,7 +33,7 @@ class BlessingConfig:
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     workdir: str
-    ingest: ingest.IngestConfig
+    ingest: "ingest.IngestConfig"
     emotions: Tuple[str, ...]
     training: trainer_config.TrainingConfig = trainer_config.TrainingConfig()
     tuning: trainer_config.TuningConfig = trainer_config.TuningConfig()
@@ -65,8 +69,10 @@ class PipelineConfig:
         return os.path.join(self.workdir, "predictions")
 
     @property
-    def unlabelled_ingest(self) -> Optional[ingest.IngestConfig]:
+    def unlabelled_ingest(self) -> Optional["ingest.IngestConfig"]:
         """Ingestion of the unlabelled clips alone, so none is dropped as a copy of a training clip."""
+        from speech_emotion.data import ingest
+
         if not self.unlabelled_clips:
             return None
         clips = corpus_spec.CorpusSpec.parse(f"unlabelled={self.unlabelled_clips}", corpus_spec.UNLABELLED_ROLE)
@@ -89,6 +95,6 @@ def training_emotions(corpora) -> Tuple[str, ...]:
     return taxonomy.ordered(labels)
 
 
-def make_config(workdir: str, ingest_config: ingest.IngestConfig, **overrides) -> PipelineConfig:
+def make_config(workdir: str, ingest_config: "ingest.IngestConfig", **overrides) -> PipelineConfig:
     workdir = os.path.abspath(workdir)
     return PipelineConfig(workdir=workdir, ingest=ingest_config, emotions=training_emotions(ingest_config.corpora), **overrides)

@@ -12,6 +12,7 @@ from speech_emotion.data import synthetic
 from speech_emotion.data import taxonomy
 from speech_emotion.pipeline import config as pipeline_config
 from speech_emotion.pipeline import local_runner
+from speech_emotion.pipeline import progress
 from speech_emotion.serving import clients
 from speech_emotion.trainer import config as trainer_config
 
@@ -81,24 +82,34 @@ def classify_with_served_model(model_name: str, model_base_path: str, wav_path: 
         server.wait(timeout=60)
 
 
-def run_demo(workdir: str) -> int:
+def run_demo(workdir: str, verbose: bool = False) -> int:
+    """Prints a line per step and component, then the served prediction and the run's results; the full logs go to
+    WORKDIR/logs (`verbose`: to the terminal)."""
     workdir = os.path.abspath(workdir)
-    corpora = write_demo_corpora(workdir)
-    config = pipeline_config.make_config(
-        workdir, ingest.IngestConfig(corpora=corpora), training=DEMO_TRAINING, tuning=DEMO_TUNING, blessing=DEMO_BLESSING,
-        augmentation=DEMO_AUGMENTATION,
-    )
-    local_runner.run(config)
-    if not os.path.isdir(config.serving_model_dir) or not os.listdir(config.serving_model_dir):
-        print(f"The Evaluator did not bless the model (unweighted accuracy below {DEMO_BLESSING.min_unweighted_accuracy} "
-              f"or below the last blessed model), so nothing was pushed; see {config.pipeline_root}/Evaluator.", file=sys.stderr)
-        return 1
-    clip_dir = os.path.join(workdir, "new_speaker")
-    clip = synthetic.write_corpus("ravdess", clip_dir, speakers=1, utterances_per_emotion=1, seed=2024, emotions=(taxonomy.ANGRY,))[0]
-    prediction = classify_with_served_model(config.model_name, config.serving_model_dir, clip)
-    print(f"\nPushed model: {config.serving_model_dir}")
-    print(f"Served by `ser serve` (TF Serving's REST API); clip of an unseen speaker, acted {taxonomy.ANGRY}: {clip}")
-    for emotion, probability in sorted(prediction.probabilities.items(), key=lambda item: -item[1]):
-        print(f"  {emotion:<10} {probability:6.3f} {'#' * int(round(probability * 40))}")
-    print(f"Predicted: {prediction.label}")
-    return 0
+    with progress.reported_run(workdir, verbose) as (run_progress, log_path):
+        with run_progress.step("write the demo corpora"):
+            corpora = write_demo_corpora(workdir)
+        config = pipeline_config.make_config(
+            workdir, ingest.IngestConfig(corpora=corpora), training=DEMO_TRAINING, tuning=DEMO_TUNING, blessing=DEMO_BLESSING,
+            augmentation=DEMO_AUGMENTATION,
+        )
+        run_progress.config = config
+        local_runner.run(config)
+        pushed = os.path.isdir(config.serving_model_dir) and bool(os.listdir(config.serving_model_dir))
+        if pushed:
+            with run_progress.step("classify a clip (ser serve)") as step:
+                clip_dir = os.path.join(workdir, "new_speaker")
+                clip = synthetic.write_corpus("ravdess", clip_dir, speakers=1, utterances_per_emotion=1, seed=2024,
+                                              emotions=(taxonomy.ANGRY,))[0]
+                prediction = classify_with_served_model(config.model_name, config.serving_model_dir, clip)
+                step.figure = f"{prediction.label} {prediction.probabilities[prediction.label]:.3f}"
+    if pushed:
+        print(f"\nServed by `ser serve` (TF Serving's REST API); clip of an unseen speaker, acted {taxonomy.ANGRY}: {clip}")
+        for emotion, probability in sorted(prediction.probabilities.items(), key=lambda item: -item[1]):
+            print(f"  {emotion:<10} {probability:6.3f} {'#' * int(round(probability * 40))}")
+        print(f"Predicted: {prediction.label}\n")
+    else:
+        print(f"\nThe Evaluator did not bless the model (unweighted accuracy below {DEMO_BLESSING.min_unweighted_accuracy} "
+              f"or below the last blessed model), so nothing was pushed; see {config.pipeline_root}/Evaluator.\n")
+    print("\n".join(progress.result_lines(config, log_path)))
+    return 0 if pushed else 1

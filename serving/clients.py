@@ -6,11 +6,7 @@ import base64
 import dataclasses
 import typing
 
-import grpc
 import requests
-import tensorflow as tf
-from tensorflow_serving.apis import predict_pb2
-from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 from speech_emotion.config import MODEL_NAME
 
@@ -56,6 +52,8 @@ class RestClient:
     def _call(self, method: str, suffix: str, body: typing.Optional[dict]) -> dict:
         try:
             response = self._session.request(method, self._url + suffix, json=body, timeout=self._timeout_seconds)
+        except requests.ConnectionError:
+            raise PredictionError(f"no server answers at {self._url} (is `ser serve` running?)") from None
         except requests.RequestException as error:
             raise PredictionError(f"cannot reach {self._url}: {error}") from None
         try:
@@ -75,6 +73,10 @@ class GrpcClient:
 
     def __init__(self, server: str = DEFAULT_GRPC_SERVER, model_name: str = DEFAULT_MODEL_NAME,
                  version: typing.Optional[int] = None, timeout_seconds: float = 60.0):
+        # Imported here: TF Serving's protos load TensorFlow (seconds), which the REST client never needs.
+        import grpc
+        from tensorflow_serving.apis import prediction_service_pb2_grpc
+
         self._channel = grpc.insecure_channel(server, options=[("grpc.max_receive_message_length", -1)])
         self._stub = prediction_service_pb2_grpc.PredictionServiceStub(self._channel)
         self._model_name = model_name
@@ -82,6 +84,10 @@ class GrpcClient:
         self._timeout_seconds = timeout_seconds
 
     def predict(self, wav_clips: typing.Sequence[bytes]) -> typing.List[EmotionPrediction]:
+        import grpc
+        import tensorflow as tf
+        from tensorflow_serving.apis import predict_pb2
+
         request = predict_pb2.PredictRequest()
         request.model_spec.name = self._model_name
         request.model_spec.signature_name = SIGNATURE_NAME

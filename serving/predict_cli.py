@@ -3,17 +3,23 @@
 Files of any format the project reads (WAV, FLAC, OGG, MP3, AIFF) are decoded here, mixed to mono,
 resampled to the model's rate, cut into windows and sent as 16-bit WAV clips, one prediction per
 window. The overall result weights each window's probabilities by its duration.
+
+A client, it never imports TensorFlow (seconds at start-up; gRPC's protos alone need it): libsndfile
+decodes, and soxr resamples with the HQ filter the model's own resampler follows (speech_emotion.audio.resample).
 """
 import argparse
 import dataclasses
+import io
 import json
 import sys
 import typing
 
 import numpy as np
+import soundfile
+import soxr
 
-from speech_emotion.audio import resample
-from speech_emotion.audio import wav
+from speech_emotion import console
+from speech_emotion import user_errors
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import audio_files
 from speech_emotion.serving import clients
@@ -55,20 +61,30 @@ def audio_windows(path: str, window_seconds: float,
     returns them and the recording's duration in seconds."""
     if window_seconds <= 0:
         raise ValueError(f"window_seconds must be positive, got {window_seconds}")
-    samples, file_rate = audio_files.decode_audio_file(path)
-    waveform = resample.resample(audio_files.to_mono(samples), file_rate, sample_rate).numpy()
+    samples, file_rate = audio_files.decode_audio_file(path, use_tensorflow_io=False)
+    waveform = soxr.resample(audio_files.to_mono(samples), file_rate, sample_rate, quality="HQ")
     window_samples = max(1, int(round(window_seconds * sample_rate)))
     windows = []
     for start in range(0, len(waveform), window_samples):
         piece = waveform[start:start + window_samples]
         if windows and len(piece) < MIN_TRAILING_WINDOW_SHARE * window_samples:
             break
-        windows.append(Window(start / sample_rate, (start + len(piece)) / sample_rate, wav.encode_wav_pcm16(piece, sample_rate)))
+        windows.append(Window(start / sample_rate, (start + len(piece)) / sample_rate, _wav_bytes(piece, sample_rate)))
     return windows, len(waveform) / sample_rate
 
 
+def _wav_bytes(waveform: np.ndarray, sample_rate: int) -> bytes:
+    """16-bit PCM WAV bytes; libsndfile clips samples outside [-1, 1]."""
+    buffer = io.BytesIO()
+    soundfile.write(buffer, waveform, sample_rate, format="WAV", subtype="PCM_16")
+    return buffer.getvalue()
+
+
 def predict_file(client, path: str, window_seconds: float) -> FilePrediction:
-    windows, duration_seconds = audio_windows(path, window_seconds)
+    return predict_windows(client, path, *audio_windows(path, window_seconds))
+
+
+def predict_windows(client, path: str, windows: typing.Sequence[Window], duration_seconds: float) -> FilePrediction:
     predictions = []
     for first in range(0, len(windows), WINDOWS_PER_REQUEST):
         predictions += client.predict([window.wav_bytes for window in windows[first:first + WINDOWS_PER_REQUEST]])
@@ -102,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--window-seconds", type=float, default=DEFAULT_FEATURE_CONFIG.clip_seconds,
                         help="length of the windows a recording is cut into")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the decoders' own messages")
     return parser
 
 
@@ -109,6 +126,7 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
     """Prints the predictions; returns 0, or 1 when some file could not be predicted (reported on stderr)."""
     args = build_parser().parse_args(argv)
     if args.grpc:
+        console.import_tensorflow()
         client = clients.GrpcClient(args.server or clients.DEFAULT_GRPC_SERVER, args.model_name)
     else:
         client = clients.RestClient(args.server or clients.DEFAULT_REST_SERVER, args.model_name)
@@ -116,9 +134,16 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
     try:
         for path in args.files:
             try:
-                results.append(predict_file(client, path, args.window_seconds))
-            except (OSError, ValueError, clients.PredictionError) as error:
-                print(f"ser predict: {path}: {error}", file=sys.stderr)
+                # libmpg123 prints notes of its own on a damaged MP3, as the decoders' reasons say again.
+                try:
+                    with console.captured_stderr() as decoder_messages:
+                        windows, duration_seconds = audio_windows(path, args.window_seconds)
+                finally:
+                    if args.verbose:
+                        sys.stderr.write(decoder_messages.text)
+                results.append(predict_windows(client, path, windows, duration_seconds))
+            except (*user_errors.USER_ERRORS, clients.PredictionError) as error:
+                print(f"ser: {user_errors.message(error, path)}", file=sys.stderr)
                 failed = True
     finally:
         client.close()

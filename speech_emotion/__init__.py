@@ -6,8 +6,11 @@ this package imports it:
 - TF_ENABLE_ONEDNN_OPTS: TensorFlow turns oneDNN on by itself only on CPUs with AVX-512 class features;
   on AVX2 CPUs (AMD EPYC here) it then trains these models 2.5-3.2x slower (benchmarks/training_speed.py).
   A value already set (0 to turn it off) is kept.
+- TF_CPP_MIN_LOG_LEVEL: 2 hides the C++ INFO and WARNING lines TensorFlow prints at start-up (no CUDA
+  drivers, no TensorRT, oneDNN on); errors stay visible. A value already set is kept; `ser -v` sets 0.
 """
 import os
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

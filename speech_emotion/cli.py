@@ -1,13 +1,22 @@
-"""The `ser` command line."""
+"""The `ser` command line.
+
+It imports only what a command needs, when it runs: `ser --help`, argument errors and `ser predict` (a
+client) never load TensorFlow, Beam or TFX, which take seconds. Errors are one line, `ser: <cause>`;
+`-v` (anywhere on the command line) adds the traceback, and the full logs of pipeline runs.
+"""
 import argparse
 import json
 import os
 import sys
+import traceback
 import warnings
 
 import speech_emotion  # noqa: F401  (selects Keras 2 before anything imports TensorFlow)
+from speech_emotion import user_errors
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import splits
+
+VERBOSE_FLAGS = ("-v", "--verbose")
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -77,6 +86,7 @@ def _ingest(args) -> int:
 def _pipeline_run(args) -> int:
     from speech_emotion.pipeline import config as pipeline_config
     from speech_emotion.pipeline import local_runner
+    from speech_emotion.pipeline import progress
 
     from speech_emotion.components.augmentation.config import AugmentationConfig
     from speech_emotion.trainer import config as trainer_config
@@ -97,17 +107,17 @@ def _pipeline_run(args) -> int:
         ),
         unlabelled_clips=os.path.abspath(args.unlabelled_clips) if args.unlabelled_clips else None,
     )
-    local_runner.run(config)
-    print(f"pushed models: {config.serving_model_dir}")
-    if config.unlabelled_clips:
-        print(f"predictions for {config.unlabelled_clips}: {config.predictions_dir}")
+    with progress.reported_run(config.workdir, args.verbose) as (run_progress, log_path):
+        run_progress.config = config
+        local_runner.run(config)
+    print("\n".join(progress.result_lines(config, log_path)))
     return 0
 
 
 def _demo(args) -> int:
     from speech_emotion.pipeline import demo
 
-    return demo.run_demo(args.workdir)
+    return demo.run_demo(args.workdir, args.verbose)
 
 
 def _pipeline_compile(args) -> int:
@@ -124,10 +134,12 @@ _DELEGATED = {
 }
 
 
-def _run_delegated(name: str, argv) -> int:
+def _run_delegated(name: str, argv, verbose: bool) -> int:
     import importlib
 
     module_name, _ = _DELEGATED[name]
+    if name == "predict" and verbose:
+        argv = [*argv, "--verbose"]
     return importlib.import_module(module_name).main(argv)
 
 
@@ -137,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     from speech_emotion.serving import batch_predict
 
     parser = argparse.ArgumentParser(prog="ser", description="Speech emotion recognition: TFX pipeline and serving.")
+    parser.add_argument(*VERBOSE_FLAGS, action="store_true",
+                        help="full logs on the terminal (pipeline runs write them to WORKDIR/logs otherwise) and "
+                             "tracebacks with errors; accepted anywhere on the command line")
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="generate a corpus, run the whole pipeline, classify a clip with the pushed model")
@@ -179,13 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    # TensorFlow's start-up chatter and google-api-core's Python-version notices bury the output.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    warnings.filterwarnings("ignore", category=FutureWarning)
-    argv = sys.argv[1:] if argv is None else list(argv)
+def _run(argv, verbose: bool) -> int:
     if argv and argv[0] in _DELEGATED:
-        return _run_delegated(argv[0], argv[1:])
+        if argv[0] != "predict":
+            _import_tensorflow(verbose)
+        return _run_delegated(argv[0], argv[1:], verbose)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:
@@ -193,12 +206,42 @@ def main(argv=None) -> int:
         if not getattr(args, "passes_beam_options", False):
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.beam_arg = list(args.beam_arg) + unknown
+    args.verbose = verbose
+    _import_tensorflow(verbose)
+    return args.handler(args)
 
+
+def _import_tensorflow(verbose: bool) -> None:
+    """Every command but `ser predict` loads TensorFlow; imported first, its CUDA-registration lines are dropped."""
+    if not verbose:
+        from speech_emotion import console
+
+        console.import_tensorflow()
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    verbose = any(flag in argv for flag in VERBOSE_FLAGS)
+    argv = [arg for arg in argv if arg not in VERBOSE_FLAGS]
+    if verbose:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+    else:
+        # google-api-core's Python-version notices, printed by every import of Beam's GCP modules.
+        warnings.filterwarnings("ignore", category=FutureWarning)
     try:
-        return args.handler(args)
-    except ValueError as error:
-        print(f"ser: error: {error}", file=sys.stderr)
-        return 2
+        return _run(argv, verbose)
+    except KeyboardInterrupt:
+        print("ser: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001  (the last resort: one line, the traceback with -v)
+        if verbose:
+            traceback.print_exc()
+        if isinstance(error, user_errors.USER_ERRORS):
+            print(f"ser: {user_errors.message(error)}", file=sys.stderr)
+            return 2 if isinstance(error, ValueError) else 1
+        hint = "" if verbose else " (`ser -v ...` shows the traceback)"
+        print(f"ser: {type(error).__name__}: {user_errors.message(error)}{hint}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
