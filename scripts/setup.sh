@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Creates .venv at the repository root with Python 3.10 and installs the project with the locked
 # dependency set (requirements/constraints.txt). Does nothing when .venv already matches the lock.
+#   setup.sh          what `ser` needs (scripts/demo.sh)
+#   setup.sh --test   that, the [test] extra and Chromium for tests/test_web_page.py (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+  "") mode=run; extras="" ;;
+  --test) mode=test; extras="[test]" ;;
+  *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
+esac
 
 UV_VERSION=0.13.9
 
@@ -46,10 +54,13 @@ ensure_chromium() {
     echo "setup: apt-get could not install chromium chromium-driver; tests/test_web_page.py will skip." >&2
   fi
 }
-ensure_chromium
+if [ "$mode" = test ]; then ensure_chromium; fi
 
+# One stamp per mode: the test set-up includes the run set-up, not the other way round.
 stamp=$(cat setup.py requirements/constraints.txt | sha256sum | cut -d' ' -f1)
-if [ -x .venv/bin/python ] && [ "$(cat .venv/.installed 2>/dev/null)" = "$stamp" ]; then
+stamp_file=.venv/.installed
+if [ "$mode" = test ]; then stamp_file=.venv/.installed-test; fi
+if [ -x .venv/bin/python ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
   exit 0
 fi
 
@@ -65,9 +76,10 @@ if [ ! -x .venv/bin/python ] || ! is_python310 .venv/bin/python; then
   "$python" -m venv .venv
 fi
 if .venv/bin/python -m pip install --quiet "uv==$UV_VERSION"; then
-  .venv/bin/uv pip install --python .venv/bin/python -c requirements/constraints.txt -e ".[test]"
+  .venv/bin/uv pip install --python .venv/bin/python -c requirements/constraints.txt -e ".$extras"
 else
   echo "setup: uv unavailable, installing with pip (slower)"
-  .venv/bin/python -m pip install -c requirements/constraints.txt -e ".[test]"
+  .venv/bin/python -m pip install -c requirements/constraints.txt -e ".$extras"
 fi
 echo "$stamp" > .venv/.installed
+if [ "$mode" = test ]; then echo "$stamp" > .venv/.installed-test; fi

@@ -80,7 +80,7 @@ def expected(base_url, long_recording_path):
 def browser(tmp_path_factory):
     if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
         pytest.skip(f"{CHROMIUM} or {CHROMEDRIVER} missing: install Debian's chromium and chromium-driver packages "
-                    "(scripts/setup.sh does where it may use apt-get)")
+                    "(scripts/setup.sh --test, which scripts/test.sh runs, does where it may use apt-get)")
     if webdriver is None:
         pytest.skip("the selenium package (setup.py's test extra) is not installed")
     options = webdriver.ChromeOptions()
