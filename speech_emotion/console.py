@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 
 # TensorFlow 2.16's XLA registers its CUDA plugins twice at import, and says so at ERROR level, GPU or
 # not. TF_CPP_MIN_LOG_LEVEL=3 would hide them, and every real error with them.
@@ -40,7 +41,9 @@ def captured_stderr():
 
 
 def import_tensorflow() -> None:
-    """Imports TensorFlow, passing on all it writes at start-up but the three CUDA-registration lines."""
+    """Imports TensorFlow, passing on all it writes at start-up but the three CUDA-registration lines and
+    google-api-core's notices that Python 3.10 is no longer supported (from here on, in this process)."""
+    warnings.filterwarnings("ignore", message="You are using a non-supported Python version", category=FutureWarning)
     if "tensorflow" in sys.modules:
         return
     try:

@@ -3,6 +3,8 @@ are decoded client-side, cut into 16 kHz mono windows, and the timeline and over
 the model called in-process."""
 import io
 import json
+import subprocess
+import sys
 import wave
 
 import serving_model_fixture as fixture
@@ -119,3 +121,16 @@ def test_predict_cli_table_and_unreadable_files(addresses, recordings, capsys, t
     rows = captured.out.strip().splitlines()
     assert rows[0].split() == ["file", "window", "(s)", "emotion", "probability"]
     assert rows[1].split()[:2] == [recordings[1], "0.0-2.0"] and rows[2].split()[:2] == [recordings[1], "overall"]
+
+
+def test_ser_predict_over_rest_never_imports_tensorflow(addresses, recordings):
+    script = ("import json, sys\n"
+              "from speech_emotion import cli\n"
+              "code = cli.main(['predict', *sys.argv[1:]])\n"
+              "print(json.dumps({'code': code, 'tensorflow': 'tensorflow' in sys.modules}))\n")
+    completed = subprocess.run([sys.executable, "-c", script, recordings[1], "--server", addresses["rest"], "--json"],
+                               capture_output=True, text=True, timeout=300)
+    lines = completed.stdout.strip().splitlines()
+    assert json.loads(lines[-1]) == {"code": 0, "tensorflow": False}, completed.stderr
+    [result] = json.loads("\n".join(lines[:-1]))
+    assert result["file"] == recordings[1] and len(result["timeline"]) == 1

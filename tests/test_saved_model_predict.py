@@ -1,0 +1,37 @@
+"""`python -m speech_emotion.serving.saved_model_predict`: the pushed SavedModel in-process, one JSON line per
+file it reads and one error line per file it cannot."""
+import json
+import subprocess
+import sys
+
+import serving_model_fixture as fixture
+
+
+def test_files_the_model_cannot_read_get_one_line_each_and_the_others_their_prediction(tmp_path):
+    base = tmp_path / "models"
+    fixture.push_version(base, 3)
+    clip, song, missing = tmp_path / "clip.wav", tmp_path / "song.mp3", tmp_path / "missing.wav"
+    clip.write_bytes(fixture.wav_clip())
+    song.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + bytes(2000))
+    completed = subprocess.run(
+        [sys.executable, "-m", "speech_emotion.serving.saved_model_predict", str(base), str(song), str(clip), str(missing)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [
+        f"saved_model_predict: {song}: the model cannot read it: bytes are not a RIFF/WAVE file",
+        f"saved_model_predict: No such file or directory: {missing}",
+    ]
+    [result] = [json.loads(line) for line in completed.stdout.splitlines()]
+    assert result["file"] == str(clip) and result["label"] == fixture.EMOTIONS[int(fixture.reference_probabilities([clip.read_bytes()]).argmax())]
+
+
+def test_a_missing_model_is_one_line(tmp_path):
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(fixture.wav_clip())
+    completed = subprocess.run(
+        [sys.executable, "-m", "speech_emotion.serving.saved_model_predict", str(tmp_path / "models"), str(clip)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.splitlines() == [f"saved_model_predict: no model base path: {tmp_path / 'models'}"]
