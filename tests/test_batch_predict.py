@@ -132,6 +132,9 @@ def test_folder_input_through_the_command(model_base, tmp_path):
     samples, rate = soundfile.read(io.BytesIO(_clip(2)), dtype="float32")
     soundfile.write(str(folder / "c.flac"), samples, rate)
     (folder / "corrupt.flac").write_bytes(b"fLaC and then nothing sensible")
+    # Below the model contract's lowest rate: a FLAC is refused on the client, a WAV by the model's graph.
+    soundfile.write(str(folder / "low-rate.flac"), samples[:2000], 2000)
+    soundfile.write(str(folder / "low-rate.wav"), samples[:2000], 2000, subtype="PCM_16")
     (folder / "notes.txt").write_text("not audio, not an instance")
     output_dir = tmp_path / "out"
     parser = argparse.ArgumentParser()
@@ -139,15 +142,17 @@ def test_folder_input_through_the_command(model_base, tmp_path):
     args = parser.parse_args(["--model", model_base, "--input", str(folder), "--output", str(output_dir),
                               "--beam-arg=--direct_num_workers=1"])
 
-    assert batch_predict.run(args) == 1  # one instance failed
+    assert batch_predict.run(args) == 1  # some instances failed
 
     results = {os.path.relpath(record["instance"]["uri"], folder): record["prediction"]
                for record in _read_records(output_dir, batch_pipeline.RESULTS_PREFIX)}
     errors = {os.path.relpath(record["instance"]["uri"], folder): record["error"]
               for record in _read_records(output_dir, batch_pipeline.ERRORS_PREFIX)}
     assert sorted(results) == ["a.wav", "c.flac", "nested/b.wav"]
-    assert sorted(errors) == ["corrupt.flac"]
-    assert errors["corrupt.flac"]["status"] == "INVALID_ARGUMENT"
+    assert sorted(errors) == ["corrupt.flac", "low-rate.flac", "low-rate.wav"]
+    assert {error["status"] for error in errors.values()} == {"INVALID_ARGUMENT"}
+    assert "sample rate 2000 Hz is outside the supported 4000..192000 Hz" in errors["low-rate.flac"]["message"]
+    assert re.search(r"sample rate .*outside the supported 4000\.\.192000 Hz", errors["low-rate.wav"]["message"])
     expected = fixture.reference_probabilities([clips["a.wav"], clips["nested/b.wav"], _clip(2)])
     _assert_prediction_matches(results["a.wav"], expected[0])
     _assert_prediction_matches(results["nested/b.wav"], expected[1])
