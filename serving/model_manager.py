@@ -294,10 +294,17 @@ def _no_versions_message(source: ModelSource) -> str:
     numbered_without_model = [name for name, _ in children if parse_version(name) is not None]
     if numbered_without_model:
         return f"{message} Numbered folders without a {servable_lib.SAVED_MODEL_FILE}: {', '.join(numbered_without_model)}."
-    holding_versions = [path for _, path in children if _version_directories(path)]
+    holding_versions = [path for _, path in children if _holds_versions(path)]
     if holding_versions:
         return f"{message} Versions were found one level down, under {', '.join(holding_versions)}."
     return message
+
+
+def _holds_versions(path: str) -> bool:
+    try:
+        return bool(_version_directories(path))
+    except OSError:  # an unreadable subfolder is no hint
+        return False
 
 
 def _version_directories(base_path: str) -> typing.Dict[int, str]:
