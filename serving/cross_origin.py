@@ -30,6 +30,13 @@ def _host_and_port(netloc: str, scheme: str) -> typing.Optional[typing.Tuple[str
     return split.hostname.lower(), port if port is not None else _DEFAULT_PORTS.get(scheme, 0)
 
 
+def _is_same_origin(origin: str, host: str) -> bool:
+    """Whether `origin` names the host and port the request was sent to (its Host header)."""
+    split = urllib.parse.urlsplit(origin)
+    origin_host = _host_and_port(split.netloc, split.scheme)
+    return origin_host is not None and origin_host == _host_and_port(host, split.scheme)
+
+
 def normalize_origin(origin: str) -> str:
     """`scheme://host[:port]` lower-cased, as browsers send it; ValueError for anything else."""
     split = urllib.parse.urlsplit(origin.strip())
@@ -56,11 +63,6 @@ class OriginPolicy:
     def __init__(self, allowed_origins: typing.AbstractSet[str] = frozenset()):
         self._allowed = frozenset(allowed_origins)
 
-    def _is_same_origin(self, origin: str, host: str) -> bool:
-        split = urllib.parse.urlsplit(origin)
-        origin_host = _host_and_port(split.netloc, split.scheme)
-        return origin_host is not None and origin_host == _host_and_port(host, split.scheme)
-
     def _is_allowed(self, origin: str) -> bool:
         if ANY_ORIGIN in self._allowed:
             return True
@@ -76,14 +78,14 @@ class OriginPolicy:
             if headers.get("Sec-Fetch-Site", "").lower() in _FOREIGN_FETCH_SITES and ANY_ORIGIN not in self._allowed:
                 raise errors.permission_denied("Cross-site request without an Origin header refused")
             return
-        if not self._is_same_origin(origin, host) and not self._is_allowed(origin):
+        if not _is_same_origin(origin, host) and not self._is_allowed(origin):
             raise errors.permission_denied(f"Cross-origin request from {origin} refused: start the server with "
                                            f"--cors_allowed_origins={origin} to allow that page")
 
     def response_headers(self, headers: typing.Mapping[str, str], host: str) -> typing.Dict[str, str]:
         """CORS headers for the answer to an allowed cross-origin request; none otherwise."""
         origin = headers.get("Origin")
-        if origin is None or self._is_same_origin(origin, host) or not self._is_allowed(origin):
+        if origin is None or _is_same_origin(origin, host) or not self._is_allowed(origin):
             return {}
         if ANY_ORIGIN in self._allowed:
             return {"Access-Control-Allow-Origin": ANY_ORIGIN}
