@@ -84,6 +84,7 @@ def test_jsonl_input(model_base, tmp_path):
         "{this is not json",
         "",
         "[1, 2]",
+        " \t ",
     ]
     input_path = tmp_path / "instances.jsonl"
     input_path.write_text("\n".join(lines) + "\n")
@@ -101,7 +102,8 @@ def test_jsonl_input(model_base, tmp_path):
     results = _read_records(output_dir, batch_pipeline.RESULTS_PREFIX)
     errors = _read_records(output_dir, batch_pipeline.ERRORS_PREFIX)
     assert (summary.results, summary.errors) == (len(results), len(errors)) == (4, 6)
-    assert len(results) + len(errors) == sum(1 for line in lines if line.strip())
+    assert summary.skipped_blank == 2
+    assert summary.results + summary.errors + summary.skipped_blank == len(lines)
 
     by_id = {record["instance"]["id"]: record for record in results}
     assert sorted(by_id) == ["by-uri", "clip-0", "clip-1", "clip-2"]
@@ -122,7 +124,7 @@ def test_jsonl_input(model_base, tmp_path):
     assert "JSON object" in error_by_id["[1, 2]"]["message"]
 
 
-def test_folder_input_through_the_command(model_base, tmp_path):
+def test_folder_input_through_the_command(model_base, tmp_path, capsys):
     folder = tmp_path / "clips"
     (folder / "nested").mkdir(parents=True)
     clips = {"a.wav": _clip(0), "nested/b.wav": _clip(1)}
@@ -143,6 +145,7 @@ def test_folder_input_through_the_command(model_base, tmp_path):
                               "--beam-arg=--direct_num_workers=1"])
 
     assert batch_predict.run(args) == 1  # some instances failed
+    assert json.loads(capsys.readouterr().out) == {"results": 3, "errors": 3, "skipped_blank": 0, "output_dir": str(output_dir)}
 
     results = {os.path.relpath(record["instance"]["uri"], folder): record["prediction"]
                for record in _read_records(output_dir, batch_pipeline.RESULTS_PREFIX)}
