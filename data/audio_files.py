@@ -6,6 +6,8 @@ wrong: a WAV with an odd-sized chunk before the audio comes back empty and 32-bi
 comes back as float32 bit patterns (NaN). Its result is therefore checked, and libsndfile (via
 soundfile) is the fallback, then audioread (ffmpeg, GStreamer or the standard library, whichever
 is installed) for anything libsndfile cannot open, such as MP3 with libsndfile older than 1.1.
+Each decoder checks the model contract's bounds (FeatureConfig.check_input_audio) on the rate and
+length its header declares before it reads the samples, so a header declaring hours costs nothing.
 """
 import os
 import re
@@ -13,23 +15,28 @@ import re
 import numpy as np
 import soundfile
 
+from speech_emotion.config import AudioLimitError
+from speech_emotion.config import FeatureConfig
+
 
 class AudioDecodeError(ValueError):
     """No decoder could read the file as audio; the message gives each decoder's reason."""
 
 
-def decode_audio_file(path: str, use_tensorflow_io: bool = True) -> tuple:
+def decode_audio_file(path: str, limits: FeatureConfig, use_tensorflow_io: bool = True) -> tuple:
     """Returns (samples, sample_rate): float32 samples shaped [frames, channels], nominally in [-1, 1].
 
-    `use_tensorflow_io=False` starts with libsndfile and never imports TensorFlow, which takes seconds:
-    for clients such as `ser predict`."""
+    Raises AudioDecodeError when no decoder can read the file, and speech_emotion.config.AudioLimitError
+    when its audio lies outside `limits`' supported sample rates or duration. `use_tensorflow_io=False`
+    starts with libsndfile and never imports TensorFlow, which takes seconds: for clients such as `ser predict`.
+    """
     if not os.path.isfile(path):
         raise FileNotFoundError(path)
     reasons = []
     decoders = (("tensorflow-io", _decode_with_tensorflow_io),) if use_tensorflow_io else ()
     for name, decode in decoders + (("soundfile", _decode_with_soundfile), ("audioread", _decode_with_audioread)):
         try:
-            samples, sample_rate = decode(path)
+            samples, sample_rate = decode(path, limits)
         except _DecoderFailed as failure:
             reasons.append(f"{name}: {failure}")
             continue
@@ -39,6 +46,7 @@ def decode_audio_file(path: str, use_tensorflow_io: bool = True) -> tuple:
         if sample_rate <= 0:
             reasons.append(f"{name}: invalid sample rate {sample_rate}")
             continue
+        limits.check_input_audio(sample_rate, samples.shape[0])
         return samples, sample_rate
     raise AudioDecodeError(f"cannot decode {path}: " + "; ".join(reasons))
 
@@ -66,7 +74,7 @@ _TFIO_INTEGER_SCALES = {np.dtype(np.int16): (0.0, 2.0**15), np.dtype(np.int32): 
 _TF_OP_NOISE = re.compile(r"\{\{[^}]*\}\}\s*|\s*\[Op:[^\]]*\]")
 
 
-def _decode_with_tensorflow_io(path):
+def _decode_with_tensorflow_io(path, limits):
     try:
         # Imported here, not at module level: the serving process must never load tensorflow-io.
         import tensorflow as tf
@@ -75,8 +83,10 @@ def _decode_with_tensorflow_io(path):
         raise _DecoderFailed(f"not installed ({error})") from None
     try:
         audio = tfio.audio.AudioIOTensor(path)
-        samples = audio.to_tensor().numpy()
         sample_rate = int(audio.rate.numpy())
+        if sample_rate > 0:
+            limits.check_input_audio(sample_rate, int(audio.shape[0]))
+        samples = audio.to_tensor().numpy()
     except tf.errors.OpError as error:
         raise _DecoderFailed(_TF_OP_NOISE.sub("", error.message.splitlines()[0])) from None
     if samples.ndim == 1:
@@ -93,23 +103,30 @@ def _decode_with_tensorflow_io(path):
     return samples, sample_rate
 
 
-def _decode_with_soundfile(path):
+def _decode_with_soundfile(path, limits):
     try:
+        info = soundfile.info(path)
+        if info.samplerate > 0:
+            limits.check_input_audio(info.samplerate, info.frames)
         samples, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
     except (soundfile.SoundFileError, RuntimeError) as error:
         raise _DecoderFailed(str(error)) from None
     return samples, int(sample_rate)
 
 
-def _decode_with_audioread(path):
+def _decode_with_audioread(path, limits):
     try:
         import audioread
     except ImportError as error:
         raise _DecoderFailed(f"not installed ({error})") from None
     try:
         with audioread.audio_open(path) as audio:
-            pcm = b"".join(audio)
             channels, sample_rate = audio.channels, audio.samplerate
+            if sample_rate > 0:
+                limits.check_input_audio(sample_rate, int(audio.duration * sample_rate))
+            pcm = b"".join(audio)
+    except AudioLimitError:
+        raise
     # Its backends include the standard library's wave/aifc/sunau parsers, which raise whatever they trip on
     # (RuntimeError, wave.Error, struct.error, ...) for a malformed header: any failure here means "cannot read".
     except Exception as error:  # noqa: BLE001

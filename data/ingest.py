@@ -13,6 +13,7 @@ from typing import Dict, Iterable, List, Sequence, Tuple
 import apache_beam as beam
 import numpy as np
 
+from speech_emotion.config import AudioLimitError
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import readers
@@ -121,9 +122,12 @@ class LoadClip(beam.DoFn):
 
         record, split = planned
         try:
-            samples, sample_rate = audio_files.decode_audio_file(record.path)
+            samples, sample_rate = audio_files.decode_audio_file(record.path, self._feature_config)
         except (audio_files.AudioDecodeError, OSError) as error:
             yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, f"unreadable: {error}"))
+            return
+        except AudioLimitError as error:
+            yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, f"unsupported: {error}"))
             return
         mono = audio_files.to_mono(samples)
         seconds = len(mono) / sample_rate

@@ -68,7 +68,7 @@ def duration_histograms(surveys: Sequence[report_survey.CorpusSurvey], path: str
 
 def example_clip(emotion: str, clip: report_survey.Clip, feature_config: FeatureConfig, path: str) -> None:
     """The clip's waveform and its log-mel spectrogram with the model's front-end settings."""
-    samples, file_rate = audio_files.decode_audio_file(clip.record.path)
+    samples, file_rate = audio_files.decode_audio_file(clip.record.path, feature_config)
     rate = feature_config.sample_rate
     waveform = librosa.resample(audio_files.to_mono(samples), orig_sr=file_rate, target_sr=rate)
     mel = librosa.feature.melspectrogram(

@@ -6,6 +6,7 @@ from typing import Dict, Sequence, Tuple
 import numpy as np
 import tqdm
 
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import audio_files
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import readers
@@ -81,7 +82,7 @@ def _list_corpus(corpus: corpus_spec.CorpusSpec):
 def _duration_or_reason(record: records.AudioRecord):
     """The clip's duration in seconds, or why it cannot be decoded."""
     try:
-        samples, sample_rate = audio_files.decode_audio_file(record.path)
+        samples, sample_rate = audio_files.decode_audio_file(record.path, DEFAULT_FEATURE_CONFIG)
     except Exception as error:  # noqa: BLE001  A report lists a file no decoder can read; it never stops for one.
         return f"unreadable: {error}"
     return samples.shape[0] / sample_rate

@@ -13,6 +13,7 @@ import tempfile
 import tensorflow as tf
 
 from speech_emotion.audio import wav
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import audio_files
 from speech_emotion.data.readers import corpus_files
 from speech_emotion.serving import errors
@@ -70,14 +71,14 @@ def read_audio_as_wav(uri: str) -> bytes:
     if is_wav(data):
         return data
     if "://" not in uri:
-        samples, sample_rate = audio_files.decode_audio_file(uri)
+        samples, sample_rate = audio_files.decode_audio_file(uri, DEFAULT_FEATURE_CONFIG)
     else:
         # The decoders read local files only.
         with tempfile.TemporaryDirectory() as folder:
             local_path = os.path.join(folder, "audio" + os.path.splitext(uri)[1])
             with open(local_path, "wb") as local_file:
                 local_file.write(data)
-            samples, sample_rate = audio_files.decode_audio_file(local_path)
+            samples, sample_rate = audio_files.decode_audio_file(local_path, DEFAULT_FEATURE_CONFIG)
     return wav.encode_wav_pcm16(samples, sample_rate)
 
 

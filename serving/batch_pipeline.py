@@ -1,6 +1,7 @@
 """The batch prediction Beam pipeline: JSON lines of instances in, Vertex AI's results and errors files out.
 
-Every non-blank input line lands in exactly one output line. See batch_predict.py for the command.
+Every non-blank input line lands in exactly one output line; blank lines are counted as skipped_blank,
+so results + errors + skipped_blank is the number of input lines. See batch_predict.py for the command.
 """
 import contextlib
 import dataclasses
@@ -24,6 +25,7 @@ ERRORS_PREFIX = "prediction.errors_stats"
 SHARD_NAME_TEMPLATE = "-SSSSS-of-NNNNN"
 RESULTS = "results"
 ERRORS = "errors"
+SKIPPED_BLANK = "skipped_blank"
 METRICS_NAMESPACE = "batch_predict"
 # Runners whose workers share this machine's disk, so the driver can show their progress.
 _LOCAL_RUNNERS = frozenset({"direct", "directrunner", "bundlebaseddirectrunner", "prism", "prismrunner"})
@@ -33,11 +35,25 @@ _LOCAL_RUNNERS = frozenset({"direct", "directrunner", "bundlebaseddirectrunner",
 class Summary:
     results: int
     errors: int
+    skipped_blank: int
     output_dir: str
 
 
 def _error_record(instance, error: batch_instances.InstanceError) -> dict:
     return {"instance": instance, "error": dataclasses.asdict(error)}
+
+
+class SkipBlankLines(beam.DoFn):
+    """Drops lines of nothing but whitespace, counting them: they are no instance, hence no output line."""
+
+    def __init__(self):
+        self._skipped = beam.metrics.Metrics.counter(METRICS_NAMESPACE, SKIPPED_BLANK)
+
+    def process(self, line):
+        if line.strip():
+            yield line
+        else:
+            self._skipped.inc()
 
 
 class ParseLine(beam.DoFn):
@@ -148,14 +164,14 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
             lines = pipeline | "ReadLines" >> beam.io.ReadFromText(config.input)
         _ = (
             lines
-            | "SkipBlankLines" >> beam.Filter(str.strip)
+            | "SkipBlankLines" >> beam.ParDo(SkipBlankLines())
             | "BatchPredict" >> BatchPredict(model_dir, config.output_dir, config.min_batch_size,
                                              config.max_batch_size, counter)
         )
         result = pipeline.run()
         result.wait_until_finish()
     return Summary(results=_counter_value(result, RESULTS), errors=_counter_value(result, ERRORS),
-                   output_dir=config.output_dir)
+                   skipped_blank=_counter_value(result, SKIPPED_BLANK), output_dir=config.output_dir)
 
 
 def _runs_locally(options: pipeline_options.PipelineOptions) -> bool:

@@ -8,6 +8,9 @@ line, or every audio file under FOLDER, and writes Vertex's output files into th
   prediction.results-NNNNN-of-NNNNN       {"instance": ..., "prediction": {"label": ..., "probabilities": {...}}}
   prediction.errors_stats-NNNNN-of-NNNNN  {"instance": ..., "error": {"status": ..., "message": ...}}
 
+Every input line gets one output line, except blank lines: the summary printed at the end counts
+them ("skipped_blank"), so results + errors + skipped_blank equals the input lines.
+
 The DirectRunner runs it here; on Dataflow (--runner=DataflowRunner --project=... --region=...
 --temp_location=gs://...) the workers need this package: add --setup_file=./setup.py, or
 --sdk_container_image with the pipeline image (kubeflow/Dockerfile).

@@ -49,6 +49,10 @@ def not_found(message: str) -> ServingError:
     return ServingError(grpc.StatusCode.NOT_FOUND, message)
 
 
+def permission_denied(message: str) -> ServingError:
+    return ServingError(grpc.StatusCode.PERMISSION_DENIED, message)
+
+
 def from_exception(error: Exception) -> ServingError:
     """Converts what running a model can raise: TensorFlow errors keep their code, bad Python inputs are invalid."""
     if isinstance(error, ServingError):

@@ -6,11 +6,14 @@ available, so the model never goes dark during a switch. A version directory sti
 not loaded: it must hold saved_model.pb and its files (names, sizes, modification times) must be
 unchanged since the previous poll; a load that fails anyway is retried at later polls, up to
 `max_num_load_retries` times for the same files. Requests hold the Servable object they resolved,
-so a version unloaded meanwhile finishes their work before it is garbage.
+so a version unloaded meanwhile finishes their work before it is garbage. A base path that does not
+exist at startup fails the start; one without versions (or gone later) is logged once, as TF Serving
+words it, and again only when what is wrong changes.
 """
 import dataclasses
 import logging
 import os
+import re
 import threading
 import time
 import typing
@@ -22,6 +25,17 @@ from speech_emotion.serving import servable as servable_lib
 
 # ModelVersionStatus.State names (tensorflow_serving/apis/get_model_status.proto).
 START, LOADING, AVAILABLE, UNLOADING, END = "START", "LOADING", "AVAILABLE", "UNLOADING", "END"
+_MAX_VERSION = 2**63 - 1  # versions are int64, as in TF Serving
+_DECIMAL = re.compile(r"[0-9]+")
+
+
+def parse_version(text: str) -> typing.Optional[int]:
+    """`text` as a version number (ASCII digits, at most int64's largest), or None when it is not one."""
+    digits = text.lstrip("0") or "0"  # int() refuses over 4300 digits, leading zeros included
+    if not _DECIMAL.fullmatch(text) or len(digits) > len(str(_MAX_VERSION)):
+        return None
+    version = int(digits)
+    return version if version <= _MAX_VERSION else None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,6 +111,8 @@ class _Model:
         self.statuses: typing.Dict[int, VersionStatus] = {}
         self.fingerprints: typing.Dict[int, tuple] = {}
         self.failed_loads: typing.Dict[int, typing.Tuple[tuple, int]] = {}
+        # What is wrong with the base path, as last logged; logged again only when it changes.
+        self.reported_problem = ""
 
 
 Loader = typing.Callable[[ModelSource, int, str], servable_lib.Servable]
@@ -121,7 +137,13 @@ class ModelManager:
         return frozenset(self._models)
 
     def start(self, poll_wait_seconds: float) -> None:
-        """Loads what is on disk now, then polls every `poll_wait_seconds` (0: never again) in the background."""
+        """Loads what is on disk now, then polls every `poll_wait_seconds` (0: never again) in the background.
+
+        Raises FileNotFoundError when a model's base path does not exist (TF Serving waits for it forever)."""
+        for model in self._models.values():
+            if not os.path.isdir(model.source.base_path):
+                raise FileNotFoundError(f"{_missing_base_path(model.source)}: --model_base_path (or the model "
+                                        "config's base_path) must be the folder that holds the numbered version folders")
         self.poll()
         # Files must look the same at two polls before a version loads; the second startup poll comes soon.
         time.sleep(min(poll_wait_seconds, 0.5) if poll_wait_seconds > 0 else 0.5)
@@ -145,11 +167,18 @@ class ModelManager:
         for model in self._models.values():
             try:
                 self._poll_model(model)
+            except FileNotFoundError:
+                _report_once(model, logging.ERROR, _missing_base_path(model.source))
             except OSError as error:
-                logging.warning("model %s: cannot read base path %s: %s", model.source.name, model.source.base_path, error)
+                _report_once(model, logging.ERROR, f"Cannot read base path {model.source.base_path} for servable "
+                                                   f"{model.source.name}: {error}")
 
     def _poll_model(self, model: _Model) -> None:
         on_disk = _version_directories(model.source.base_path)
+        if on_disk:
+            model.reported_problem = ""
+        else:
+            _report_once(model, logging.WARNING, _no_versions_message(model.source))
         fingerprints = {version: _fingerprint(path) for version, path in on_disk.items()}
         settled = {version for version, fingerprint in fingerprints.items() if model.fingerprints.get(version) == fingerprint}
         model.fingerprints = fingerprints
@@ -240,13 +269,52 @@ class ModelManager:
         return [statuses[seen] for seen in sorted(statuses)]
 
 
+def _report_once(model: _Model, level: int, message: str) -> None:
+    if message != model.reported_problem:
+        logging.log(level, message)
+        model.reported_problem = message
+
+
+def _missing_base_path(source: ModelSource) -> str:
+    return f"Could not find base path {source.base_path} for servable {source.name}"
+
+
+def _no_versions_message(source: ModelSource) -> str:
+    """TF Serving's warning, and what the base path holds instead when it looks one level off."""
+    message = (f"No versions of servable {source.name} found under base path {source.base_path}. "
+               "Did you forget to name your leaf directory as a number (eg. '/1/')?")
+    base_path = source.base_path
+    if servable_lib.has_saved_model(base_path):
+        parent, name = os.path.split(os.path.normpath(base_path))
+        if parse_version(name) is not None:
+            return f"{message} {base_path} is a version folder itself: give its parent, {parent}, as the base path."
+        return f"{message} {base_path} is itself a SavedModel: move it into a numbered folder, e.g. {os.path.join(base_path, '1')}."
+    with os.scandir(base_path) as entries:
+        children = sorted((entry.name, entry.path) for entry in entries if entry.is_dir())
+    numbered_without_model = [name for name, _ in children if parse_version(name) is not None]
+    if numbered_without_model:
+        return f"{message} Numbered folders without a {servable_lib.SAVED_MODEL_FILE}: {', '.join(numbered_without_model)}."
+    holding_versions = [path for _, path in children if _holds_versions(path)]
+    if holding_versions:
+        return f"{message} Versions were found one level down, under {', '.join(holding_versions)}."
+    return message
+
+
+def _holds_versions(path: str) -> bool:
+    try:
+        return bool(_version_directories(path))
+    except OSError:  # an unreadable subfolder is no hint
+        return False
+
+
 def _version_directories(base_path: str) -> typing.Dict[int, str]:
-    """Integer-named subdirectories of `base_path` that hold a saved_model.pb."""
+    """Subdirectories of `base_path` named by a version number that hold a saved_model.pb."""
     versions = {}
     with os.scandir(base_path) as entries:
         for entry in entries:
-            if entry.name.isdigit() and entry.is_dir() and servable_lib.has_saved_model(entry.path):
-                versions[int(entry.name)] = entry.path
+            version = parse_version(entry.name)
+            if version is not None and entry.is_dir() and servable_lib.has_saved_model(entry.path):
+                versions[version] = entry.path
     return versions
 
 

@@ -6,7 +6,8 @@
 It serves the SavedModel versions under the base path (or every model of --model_config_file),
 picks up newly pushed versions while running, batches concurrent requests when --enable_batching is
 set, and exports Prometheus metrics when --monitoring_config_file enables them. It binds to
-127.0.0.1 unless --host says otherwise.
+127.0.0.1 unless --host says otherwise, and answers browser pages of other origins only when
+--cors_allowed_origins lists them.
 """
 import argparse
 import asyncio
@@ -24,8 +25,9 @@ import tensorflow as tf
 from aiohttp import web
 from tensorflow_serving.config import model_server_config_pb2
 
-from speech_emotion.serving import dynamic_batching
 from speech_emotion.serving import config_protos
+from speech_emotion.serving import cross_origin
+from speech_emotion.serving import dynamic_batching
 from speech_emotion.serving import grpc_api
 from speech_emotion.serving import inference
 from speech_emotion.serving import metrics as metrics_lib
@@ -41,7 +43,8 @@ PROG = "ser serve"
 
 @dataclasses.dataclass(frozen=True)
 class ServerOptions:
-    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host, --max_request_bytes and --web_ui."""
+    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host, --max_request_bytes, --web_ui,
+    --rest_api_read_timeout_in_ms and --cors_allowed_origins."""
 
     model_name: str = "default"
     model_base_path: str = ""
@@ -50,6 +53,8 @@ class ServerOptions:
     rest_api_port: int = 8501
     host: str = "127.0.0.1"
     rest_api_timeout_in_ms: int = 30000
+    rest_api_read_timeout_in_ms: int = 30000
+    cors_allowed_origins: str = ""
     enable_batching: bool = False
     batching_parameters_file: str = ""
     monitoring_config_file: str = ""
@@ -69,6 +74,12 @@ class ServerOptions:
             raise ValueError("--port and --rest_api_port are both 0: nothing would be served")
         if self.max_request_bytes < 1:
             raise ValueError(f"--max_request_bytes must be positive, got {self.max_request_bytes}")
+        if self.rest_api_read_timeout_in_ms < 1:
+            raise ValueError(f"--rest_api_read_timeout_in_ms must be positive, got {self.rest_api_read_timeout_in_ms}")
+        self.origin_policy()  # refuses a malformed --cors_allowed_origins
+
+    def origin_policy(self) -> cross_origin.OriginPolicy:
+        return cross_origin.OriginPolicy(cross_origin.parse_allowed_origins(self.cors_allowed_origins))
 
     def model_sources(self) -> typing.List[model_manager.ModelSource]:
         if not self.model_config_file:
@@ -113,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
         "rest_api_port": "HTTP/REST port (0: no REST)",
         "host": "address to bind; 0.0.0.0 serves other machines",
         "rest_api_timeout_in_ms": "longest a REST or gRPC request waits for the model",
+        "rest_api_read_timeout_in_ms": "longest a REST client may take to send a request's headers, and then its body; "
+                                       "also how long an idle connection stays open",
+        "cors_allowed_origins": "comma-separated origins (https://host[:port]) whose pages may call the REST API, "
+                                "or * for any; the server's own page always may",
         "enable_batching": "batch concurrent requests",
         "batching_parameters_file": "BatchingParameters text proto (needs --enable_batching)",
         "monitoring_config_file": "MonitoringConfig text proto; enables /monitoring/prometheus/metrics",
@@ -151,9 +166,31 @@ class ModelServer:
         self._grpc_server: typing.Optional[grpc.aio.Server] = None
 
     def start(self) -> None:
+        """Raises OSError (a port in use, a missing base path) or ValueError (bad config) with a one-line message."""
         options = self.options
         sources = options.model_sources()
         prometheus_path = options.prometheus_path()
+        # Ports before models: a clash fails at once, not after the models load.
+        if options.port:
+            _bound_socket(options.host, options.port, "gRPC", "--port").close()
+        rest_socket = None
+        if options.rest_api_port:
+            rest_socket = _bound_socket(options.host, options.rest_api_port, "REST", "--rest_api_port")
+        try:
+            self._start(sources, prometheus_path, rest_socket)
+        except BaseException:
+            if rest_socket is not None:
+                rest_socket.close()
+            self.stop()
+            raise
+        logging.info("serving %s: gRPC on port %s, REST on port %s", ", ".join(sorted(self._manager.model_names)),
+                     self.grpc_port, self.rest_port)
+        if self.rest_port and options.web_ui:
+            logging.info("web page at http://%s/", _address(options.host, self.rest_port))
+
+    def _start(self, sources: typing.Sequence[model_manager.ModelSource], prometheus_path: typing.Optional[str],
+               rest_socket: typing.Optional[socket.socket]) -> None:
+        options = self.options
         if options.enable_batching:
             self._scheduler = dynamic_batching.BatchScheduler(options.batching_options(), self.metrics)
         else:
@@ -171,32 +208,31 @@ class ModelServer:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="model_server_loop", daemon=True)
         self._thread.start()
-        try:
-            asyncio.run_coroutine_threadsafe(self._start_apis(service, prometheus_path), self._loop).result()
-        except BaseException:
-            self.stop()
-            raise
-        logging.info("serving %s: gRPC on port %s, REST on port %s", ", ".join(sorted(self._manager.model_names)),
-                     self.grpc_port, self.rest_port)
-        if self.rest_port and options.web_ui:
-            logging.info("web page at http://%s/", _address(options.host, self.rest_port))
+        asyncio.run_coroutine_threadsafe(self._start_apis(service, prometheus_path, rest_socket), self._loop).result()
 
-    async def _start_apis(self, service: inference.InferenceService, prometheus_path: typing.Optional[str]) -> None:
+    async def _start_apis(self, service: inference.InferenceService, prometheus_path: typing.Optional[str],
+                          rest_socket: typing.Optional[socket.socket]) -> None:
         options = self.options
         if options.port:
-            message_limits = [("grpc.max_receive_message_length", options.max_request_bytes),
-                              ("grpc.max_send_message_length", -1)]
-            self._grpc_server = grpc.aio.server(interceptors=[grpc_api.RejectUnparsableRequests()], options=message_limits)
+            # gRPC's default SO_REUSEPORT would let a second server share the port silently.
+            grpc_options = [("grpc.max_receive_message_length", options.max_request_bytes),
+                            ("grpc.max_send_message_length", -1), ("grpc.so_reuseport", 0)]
+            self._grpc_server = grpc.aio.server(interceptors=[grpc_api.RejectUnparsableRequests()], options=grpc_options)
             grpc_api.add_servicers(self._grpc_server, service, self.metrics)
-            self.grpc_port = self._grpc_server.add_insecure_port(_address(options.host, options.port))
-            if not self.grpc_port:
-                raise OSError(f"cannot bind gRPC to {options.host}:{options.port}")
+            address = _address(options.host, options.port)
+            try:
+                self.grpc_port = self._grpc_server.add_insecure_port(address)
+            except RuntimeError:  # taken since the check in start()
+                raise OSError(f"cannot bind gRPC to {address} (--port): address already in use") from None
             await self._grpc_server.start()
-        if options.rest_api_port:
-            api = rest_api.RestApi(service, self.metrics, options.max_request_bytes, prometheus_path, options.web_ui)
-            self._runner = web.AppRunner(api.application(), access_log=None, handle_signals=False)
+        if rest_socket is not None:
+            api = rest_api.RestApi(service, self.metrics, options.max_request_bytes,
+                                   options.rest_api_read_timeout_in_ms / 1000, options.origin_policy(), prometheus_path,
+                                   options.web_ui)
+            # aiohttp closes a connection that has sent no complete request headers for keepalive_timeout.
+            self._runner = web.AppRunner(api.application(), access_log=None, handle_signals=False,
+                                         keepalive_timeout=options.rest_api_read_timeout_in_ms / 1000)
             await self._runner.setup()
-            rest_socket = _bound_socket(options.host, options.rest_api_port)
             self.rest_port = rest_socket.getsockname()[1]
             await web.SockSite(self._runner, rest_socket).start()
 
@@ -205,6 +241,10 @@ class ModelServer:
             await self._grpc_server.stop(grace=1.0)
         if self._runner is not None:
             await self._runner.cleanup()
+        # aiohttp cancels the tasks of connections still open (a slow body, say) without waiting for them.
+        unfinished = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        if unfinished:
+            await asyncio.wait(unfinished, timeout=1.0)
 
     def stop(self) -> None:
         """Stops accepting requests, lets those in flight finish, then stops polling and batching."""
@@ -231,11 +271,16 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def _bound_socket(host: str, port: int) -> socket.socket:
+def _bound_socket(host: str, port: int, api: str, flag: str) -> socket.socket:
+    """A socket bound to host:port; OSError naming the port and its flag when that fails."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     bound = socket.socket(family, socket.SOCK_STREAM)
     bound.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    bound.bind((host, port))
+    try:
+        bound.bind((host, port))
+    except OSError as error:
+        bound.close()
+        raise OSError(f"cannot bind {api} to {_address(host, port)} ({flag}): {error.strerror or error}") from None
     return bound
 
 

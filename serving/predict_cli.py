@@ -61,7 +61,7 @@ def audio_windows(path: str, window_seconds: float,
     returns them and the recording's duration in seconds."""
     if window_seconds <= 0:
         raise ValueError(f"window_seconds must be positive, got {window_seconds}")
-    samples, file_rate = audio_files.decode_audio_file(path, use_tensorflow_io=False)
+    samples, file_rate = audio_files.decode_audio_file(path, DEFAULT_FEATURE_CONFIG, use_tensorflow_io=False)
     waveform = soxr.resample(audio_files.to_mono(samples), file_rate, sample_rate, quality="HQ")
     window_samples = max(1, int(round(window_seconds * sample_rate)))
     windows = []

@@ -6,8 +6,12 @@
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:classify   examples
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:regress    examples
 Every failure answers {"error": message} with TF Serving's HTTP status for the error's code.
-With `serve_web_page`, GET / and /ui/* also serve the web page (web_page.py).
+With `serve_web_page`, GET / and /ui/* also serve the web page (web_page.py). Browser pages of other
+origins may call the API only when the origin policy lists them (cross_origin.py). A body that has not
+fully arrived `read_timeout_seconds` after its headers gets 408; the server's connection keep-alive
+timeout, the same length, bounds idle connections and slowly sent headers (model_server.py).
 """
+import asyncio
 import logging
 import re
 import time
@@ -19,35 +23,51 @@ from aiohttp import web
 from google.protobuf import json_format
 from tensorflow_serving.apis import get_model_metadata_pb2
 
+from speech_emotion.serving import cross_origin
 from speech_emotion.serving import errors
 from speech_emotion.serving import inference
 from speech_emotion.serving import json_tensor
 from speech_emotion.serving import metrics as metrics_lib
+from speech_emotion.serving import model_manager
 from speech_emotion.serving import web_page
 
 # TF Serving's path patterns (model_servers/http_rest_api_util.cc).
 _API_PATH = re.compile(r"/v1/.*", re.IGNORECASE)
 _PREDICTION_PATH = re.compile(
-    r"/v1/models/([^/:]+)(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)", re.IGNORECASE)
+    r"/v1/models/([^/:]+)(?:(?:/versions/([0-9]+))|(?:/labels/([^/:]+)))?:(classify|regress|predict)", re.IGNORECASE)
 _STATUS_PATH = re.compile(
-    r"/v1/models(?:/([^/:]+))?(?:(?:/versions/(\d+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE)
+    r"/v1/models(?:/([^/:]+))?(?:(?:/versions/([0-9]+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE)
 _JSON = "application/json"
 ENTRYPOINT = "REST"
+# On every answer: browsers must not guess content types, and the page loads only its own files, in no frame.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
+                               "frame-ancestors 'none'",
+}
+
+
+class _BodyTimeout(Exception):
+    """The request body did not arrive in time."""
 
 
 class RestApi:
     """Answers REST requests with `service`; bodies over `max_request_bytes` get 413."""
 
     def __init__(self, service: inference.InferenceService, metrics: metrics_lib.ServerMetrics,
-                 max_request_bytes: int, prometheus_path: typing.Optional[str] = None, serve_web_page: bool = False):
+                 max_request_bytes: int, read_timeout_seconds: float, origin_policy: cross_origin.OriginPolicy,
+                 prometheus_path: typing.Optional[str] = None, serve_web_page: bool = False):
         self._service = service
         self._metrics = metrics
         self._max_request_bytes = max_request_bytes
+        self._read_timeout_seconds = read_timeout_seconds
+        self._origin_policy = origin_policy
         self._prometheus_path = prometheus_path
         self._serve_web_page = serve_web_page
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self._max_request_bytes)
+        app.on_response_prepare.append(_add_security_headers)
         if self._serve_web_page:
             web_page.add_routes(app, self._service.manager.model_names)
         app.router.add_route("*", "/{path:.*}", self._handle)
@@ -55,6 +75,8 @@ class RestApi:
 
     async def _handle(self, request: web.Request) -> web.Response:
         path = request.raw_path.split("?", 1)[0]
+        if cross_origin.is_preflight(request.method, request.headers):
+            return self._preflight(request)
         if self._prometheus_path is not None and path == self._prometheus_path and request.method == "GET":
             return web.Response(text=self._metrics.render(), content_type="text/plain")
         started = time.monotonic()
@@ -67,13 +89,36 @@ class RestApi:
         except web.HTTPRequestEntityTooLarge:
             message = f"Request body exceeds the limit of {self._max_request_bytes} bytes"
             body, status, code = json_tensor.error_response(message), 413, grpc.StatusCode.RESOURCE_EXHAUSTED
+        except _BodyTimeout:
+            message = (f"The request body did not arrive within {self._read_timeout_seconds:g} s of its headers "
+                       "(--rest_api_read_timeout_in_ms)")
+            body, status, code = json_tensor.error_response(message), 408, grpc.StatusCode.DEADLINE_EXCEEDED
         except Exception as error:  # noqa: BLE001 - a bug must answer 500, never drop the connection
             logging.exception("REST request %s %s failed", request.method, path)
             body, status, code = json_tensor.error_response(f"Internal error: {error}"), 500, grpc.StatusCode.INTERNAL
         if call.api:
             self._metrics.record_request(self._service.model_label(call.model_name), call.api, ENTRYPOINT, code.name,
                                          time.monotonic() - started)
-        return web.Response(text=body, status=status, content_type=_JSON)
+        return web.Response(text=body, status=status, content_type=_JSON,
+                            headers=self._origin_policy.response_headers(request.headers, request.host))
+
+    def _preflight(self, request: web.Request) -> web.Response:
+        try:
+            headers = self._origin_policy.preflight_headers(request.headers, request.host)
+        except errors.ServingError as error:
+            return web.Response(text=json_tensor.error_response(error.message), status=error.http_status, content_type=_JSON)
+        return web.Response(status=204, headers=headers)
+
+    async def _read_body(self, request: web.Request, path: str) -> bytes:
+        try:
+            return await asyncio.wait_for(request.read(), self._read_timeout_seconds)
+        except asyncio.TimeoutError:
+            raise _BodyTimeout() from None
+        except ConnectionError:
+            # Nothing is wrong with the server, and no one will read the answer: no traceback, no INTERNAL.
+            logging.info("REST request %s %s: the client closed the connection before sending the whole body",
+                         request.method, path)
+            raise errors.ServingError(grpc.StatusCode.CANCELLED, "Client closed the connection") from None
 
     async def _handle_api(self, request: web.Request, path: str, call: "_Call") -> str:
         if not _API_PATH.fullmatch(path):
@@ -85,8 +130,9 @@ class RestApi:
                 raise malformed
             name, version, label, method = match.groups()
             call.model_name, call.api = _unquote(name), method.lower()
+            self._origin_policy.check(request.headers, request.host)
             version, label = _version(version), _unquote(label) if label else None
-            body = await request.read()
+            body = await self._read_body(request, path)
             if call.api == "predict":
                 return await self._predict(call.model_name, version, label, body)
             if call.api == "regress":
@@ -143,10 +189,15 @@ def _unquote(text: str) -> str:
 def _version(text: typing.Optional[str]) -> typing.Optional[int]:
     if not text:
         return None
-    version = int(text)
-    if version >= 2**63:
+    version = model_manager.parse_version(text)
+    if version is None:
         raise errors.invalid_argument(f"Failed to convert version: {text} to numeric.")
     return version
+
+
+async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
 
 
 def _metadata_json(response) -> str:

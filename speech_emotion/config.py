@@ -4,6 +4,10 @@ import json
 from typing import Optional
 
 
+class AudioLimitError(ValueError):
+    """Input audio outside the model contract's supported sample rates or duration (FeatureConfig)."""
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureConfig:
     """Audio front-end settings; names follow librosa so a user can reproduce the features there."""
@@ -28,6 +32,12 @@ class FeatureConfig:
     # Extra features served beside the log-mel (speech_emotion.audio.features).
     n_mfcc: int = 13
     n_chroma: int = 12
+    # The model contract's bounds on input audio, checked before anything is resampled: the cost of
+    # resampling grows with the ratio of the rates and with the duration, and a 32 KB WAV header can
+    # declare 1 Hz and hours of audio.
+    min_input_sample_rate: int = 4000
+    max_input_sample_rate: int = 192000
+    max_input_seconds: float = 600.0
 
     def __post_init__(self):
         if self.win_length > self.n_fft:
@@ -38,6 +48,35 @@ class FeatureConfig:
             raise ValueError(f"need 0 < n_mfcc <= n_mels, got {self.n_mfcc}")
         if self.clip_seconds <= 0:
             raise ValueError(f"clip_seconds must be positive, got {self.clip_seconds}")
+        if not 0 < self.min_input_sample_rate <= self.sample_rate <= self.max_input_sample_rate:
+            raise ValueError(
+                "need 0 < min_input_sample_rate <= sample_rate <= max_input_sample_rate, got "
+                f"{self.min_input_sample_rate}, {self.sample_rate}, {self.max_input_sample_rate}"
+            )
+        if self.max_input_seconds < self.clip_seconds:
+            raise ValueError(f"max_input_seconds {self.max_input_seconds} is shorter than clip_seconds {self.clip_seconds}")
+
+    def sample_rate_problem(self, sample_rate: int) -> Optional[str]:
+        """Why the model contract refuses input audio at `sample_rate` Hz, or None when it accepts it."""
+        if self.min_input_sample_rate <= sample_rate <= self.max_input_sample_rate:
+            return None
+        return (
+            f"sample rate {sample_rate} Hz is outside the supported "
+            f"{self.min_input_sample_rate}..{self.max_input_sample_rate} Hz"
+        )
+
+    def duration_problem(self, num_samples: int, sample_rate: int) -> Optional[str]:
+        """Why the model contract refuses `num_samples` samples at `sample_rate` Hz, or None."""
+        seconds = num_samples / sample_rate
+        if seconds <= self.max_input_seconds:
+            return None
+        return f"audio lasts {seconds:.1f} s, longer than the supported {self.max_input_seconds:g} s"
+
+    def check_input_audio(self, sample_rate: int, num_samples: int) -> None:
+        """Raises AudioLimitError when input audio lies outside the model contract's bounds."""
+        problem = self.sample_rate_problem(sample_rate) or self.duration_problem(num_samples, sample_rate)
+        if problem:
+            raise AudioLimitError(problem)
 
     @property
     def clip_samples(self) -> int:

@@ -15,6 +15,7 @@ import speech_emotion  # noqa: F401  (selects Keras 2 before TensorFlow is impor
 import numpy as np
 import tensorflow as tf
 
+from speech_emotion.audio import frontend
 from speech_emotion.audio import wav
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.config import MODEL_NAME
@@ -28,14 +29,14 @@ _NUM_STATISTICS = 4
 
 
 def _statistics(wav_bytes: tf.Tensor) -> tf.Tensor:
-    waveform, sample_rate = wav.decode_wav(wav_bytes)
-    mono = tf.reduce_mean(waveform, axis=1)
+    # The served model's own front-end up to resampling, so the contract's input bounds hold here too.
+    mono = frontend.mono_waveform_from_wav(wav_bytes, DEFAULT_FEATURE_CONFIG)
     signs = tf.sign(mono)
     return tf.stack([
         tf.sqrt(tf.reduce_mean(tf.square(mono))),
         tf.reduce_max(tf.abs(mono)),
         tf.reduce_mean(tf.cast(tf.not_equal(signs[1:], signs[:-1]), tf.float32)),
-        tf.math.log1p(tf.cast(tf.shape(mono)[0], tf.float32) / tf.cast(sample_rate, tf.float32)),
+        tf.math.log1p(tf.cast(tf.shape(mono)[0], tf.float32) / DEFAULT_FEATURE_CONFIG.sample_rate),
     ])
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG, AudioLimitError, FeatureConfig
 from speech_emotion.data import audio_files
 
 SAMPLE_RATE = 16000
@@ -50,7 +51,7 @@ def test_decodes_stereo_in_each_format(tmp_path, extension, file_format, subtype
     path = tmp_path / f"{subtype}.{extension}"
     soundfile.write(path, written, SAMPLE_RATE, format=file_format, subtype=subtype)
 
-    samples, sample_rate = audio_files.decode_audio_file(str(path))
+    samples, sample_rate = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
     assert sample_rate == SAMPLE_RATE
     assert samples.dtype == np.float32
@@ -63,7 +64,7 @@ def test_decodes_mono_at_its_own_rate(tmp_path):
     path = tmp_path / "tess_rate.wav"
     soundfile.write(path, written, 24414, subtype="PCM_16")
 
-    samples, sample_rate = audio_files.decode_audio_file(str(path))
+    samples, sample_rate = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
     assert sample_rate == 24414
     assert samples.shape == (2441, 1)
@@ -81,7 +82,7 @@ def test_decodes_wav_with_extra_and_odd_sized_chunks(tmp_path, before, after):
     path = tmp_path / "chunks.wav"
     _wav_with_chunks(path, pcm, before, after)
 
-    samples, sample_rate = audio_files.decode_audio_file(str(path))
+    samples, sample_rate = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
     assert sample_rate == SAMPLE_RATE
     np.testing.assert_array_equal(samples[:, 0], pcm / 2.0**15)
@@ -92,7 +93,7 @@ def test_decodes_flac_exactly(tmp_path):
     path = tmp_path / "clip.flac"
     soundfile.write(path, pcm, SAMPLE_RATE)
 
-    samples, _ = audio_files.decode_audio_file(str(path))
+    samples, _ = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
     np.testing.assert_array_equal(samples, pcm / 2.0**15)
 
@@ -108,7 +109,7 @@ def test_unreadable_files_raise_audio_decode_error(tmp_path, content):
     path.write_bytes(content)
 
     with pytest.raises(audio_files.AudioDecodeError, match="soundfile"):
-        audio_files.decode_audio_file(str(path))
+        audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
 
 def test_file_without_samples_raises_audio_decode_error(tmp_path):
@@ -116,7 +117,7 @@ def test_file_without_samples_raises_audio_decode_error(tmp_path):
     _wav_with_chunks(path, np.zeros(0, np.int16), [], [])
 
     with pytest.raises(audio_files.AudioDecodeError, match="no audio samples"):
-        audio_files.decode_audio_file(str(path))
+        audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
 
 def test_truncated_audio_data_decodes_the_samples_present(tmp_path):
@@ -125,14 +126,14 @@ def test_truncated_audio_data_decodes_the_samples_present(tmp_path):
     _wav_with_chunks(path, pcm, [], [])
     path.write_bytes(path.read_bytes()[:44 + 2 * 1000])
 
-    samples, _ = audio_files.decode_audio_file(str(path))
+    samples, _ = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
 
     np.testing.assert_array_equal(samples[:, 0], pcm[:1000] / 2.0**15)
 
 
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
-        audio_files.decode_audio_file(str(tmp_path / "absent.wav"))
+        audio_files.decode_audio_file(str(tmp_path / "absent.wav"), DEFAULT_FEATURE_CONFIG)
 
 
 def test_to_mono_averages_channels():
@@ -149,3 +150,15 @@ def test_importing_the_module_does_not_load_tensorflow_io():
     code = ("import sys; import speech_emotion.data.audio_files; "
             "sys.exit('tensorflow_io' in sys.modules or 'tensorflow' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize("extension, sample_rate, seconds, message", [
+    (".wav", 2000, 0.5, "sample rate 2000 Hz is outside the supported 4000..192000 Hz"),
+    (".flac", 16000, 2.5, "audio lasts 2.5 s, longer than the supported 2 s"),
+    (".wav", 16000, 2.5, "audio lasts 2.5 s, longer than the supported 2 s"),
+])
+def test_audio_outside_the_contract_raises_audio_limit_error(tmp_path, extension, sample_rate, seconds, message):
+    path = tmp_path / f"clip{extension}"
+    soundfile.write(str(path), np.zeros(int(sample_rate * seconds), np.float32), sample_rate)
+    with pytest.raises(AudioLimitError, match=message):
+        audio_files.decode_audio_file(str(path), FeatureConfig(max_input_seconds=2.0, clip_seconds=1.0))

@@ -84,6 +84,7 @@ def test_jsonl_input(model_base, tmp_path):
         "{this is not json",
         "",
         "[1, 2]",
+        " \t ",
     ]
     input_path = tmp_path / "instances.jsonl"
     input_path.write_text("\n".join(lines) + "\n")
@@ -101,7 +102,8 @@ def test_jsonl_input(model_base, tmp_path):
     results = _read_records(output_dir, batch_pipeline.RESULTS_PREFIX)
     errors = _read_records(output_dir, batch_pipeline.ERRORS_PREFIX)
     assert (summary.results, summary.errors) == (len(results), len(errors)) == (4, 6)
-    assert len(results) + len(errors) == sum(1 for line in lines if line.strip())
+    assert summary.skipped_blank == 2
+    assert summary.results + summary.errors + summary.skipped_blank == len(lines)
 
     by_id = {record["instance"]["id"]: record for record in results}
     assert sorted(by_id) == ["by-uri", "clip-0", "clip-1", "clip-2"]
@@ -122,7 +124,7 @@ def test_jsonl_input(model_base, tmp_path):
     assert "JSON object" in error_by_id["[1, 2]"]["message"]
 
 
-def test_folder_input_through_the_command(model_base, tmp_path):
+def test_folder_input_through_the_command(model_base, tmp_path, capsys):
     folder = tmp_path / "clips"
     (folder / "nested").mkdir(parents=True)
     clips = {"a.wav": _clip(0), "nested/b.wav": _clip(1)}
@@ -132,6 +134,9 @@ def test_folder_input_through_the_command(model_base, tmp_path):
     samples, rate = soundfile.read(io.BytesIO(_clip(2)), dtype="float32")
     soundfile.write(str(folder / "c.flac"), samples, rate)
     (folder / "corrupt.flac").write_bytes(b"fLaC and then nothing sensible")
+    # Below the model contract's lowest rate: a FLAC is refused on the client, a WAV by the model's graph.
+    soundfile.write(str(folder / "low-rate.flac"), samples[:2000], 2000)
+    soundfile.write(str(folder / "low-rate.wav"), samples[:2000], 2000, subtype="PCM_16")
     (folder / "notes.txt").write_text("not audio, not an instance")
     output_dir = tmp_path / "out"
     parser = argparse.ArgumentParser()
@@ -139,15 +144,18 @@ def test_folder_input_through_the_command(model_base, tmp_path):
     args = parser.parse_args(["--model", model_base, "--input", str(folder), "--output", str(output_dir),
                               "--beam-arg=--direct_num_workers=1"])
 
-    assert batch_predict.run(args) == 1  # one instance failed
+    assert batch_predict.run(args) == 1  # some instances failed
+    assert json.loads(capsys.readouterr().out) == {"results": 3, "errors": 3, "skipped_blank": 0, "output_dir": str(output_dir)}
 
     results = {os.path.relpath(record["instance"]["uri"], folder): record["prediction"]
                for record in _read_records(output_dir, batch_pipeline.RESULTS_PREFIX)}
     errors = {os.path.relpath(record["instance"]["uri"], folder): record["error"]
               for record in _read_records(output_dir, batch_pipeline.ERRORS_PREFIX)}
     assert sorted(results) == ["a.wav", "c.flac", "nested/b.wav"]
-    assert sorted(errors) == ["corrupt.flac"]
-    assert errors["corrupt.flac"]["status"] == "INVALID_ARGUMENT"
+    assert sorted(errors) == ["corrupt.flac", "low-rate.flac", "low-rate.wav"]
+    assert {error["status"] for error in errors.values()} == {"INVALID_ARGUMENT"}
+    assert "sample rate 2000 Hz is outside the supported 4000..192000 Hz" in errors["low-rate.flac"]["message"]
+    assert re.search(r"sample rate .*outside the supported 4000\.\.192000 Hz", errors["low-rate.wav"]["message"])
     expected = fixture.reference_probabilities([clips["a.wav"], clips["nested/b.wav"], _clip(2)])
     _assert_prediction_matches(results["a.wav"], expected[0])
     _assert_prediction_matches(results["nested/b.wav"], expected[1])

@@ -224,3 +224,34 @@ def test_works_in_a_saved_model_loaded_without_tensorflow_io(tmp_path):
     reloaded = np.load(tmp_path / "features.npy")
     assert reloaded.shape == (3, CONFIG.num_frames, CONFIG.n_mels)
     np.testing.assert_allclose(reloaded, expected, atol=1e-3)
+
+
+def _declared_wav(sample_rate, num_samples):
+    """A 16-bit mono WAV header declaring `sample_rate`, with `num_samples` samples of a ramp."""
+    return wav.encode_wav_pcm16(np.linspace(-0.5, 0.5, num_samples), sample_rate)
+
+
+# Limits small enough to cross with a few kilobytes of audio.
+SHORT_LIMITS = FeatureConfig(clip_seconds=0.5, max_input_seconds=1.0)
+
+
+@pytest.mark.parametrize(
+    "sample_rate, num_samples, message",
+    [
+        (1, 16000, "sample rate"),  # the 32 KB request that once took a server to 10 GB
+        (3999, 4000, "sample rate"),
+        (192001, 4000, "sample rate"),
+        (16000, 16001, "longer than the supported 1 s"),
+        (4000, 4001, "longer than the supported 1 s"),
+    ],
+)
+def test_audio_outside_the_contract_raises_invalid_argument(sample_rate, num_samples, message):
+    decode = tf.function(lambda wav_bytes: frontend.mono_waveform_from_wav(wav_bytes, SHORT_LIMITS))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        decode(tf.constant(_declared_wav(sample_rate, num_samples)))
+
+
+@pytest.mark.parametrize("sample_rate, num_samples", [(4000, 4000), (192000, 192000), (16000, 16000)])
+def test_audio_at_the_contract_bounds_is_accepted(sample_rate, num_samples):
+    waveform = frontend.mono_waveform_from_wav(tf.constant(_declared_wav(sample_rate, num_samples)), SHORT_LIMITS)
+    assert waveform.shape == [SHORT_LIMITS.sample_rate * num_samples // sample_rate]

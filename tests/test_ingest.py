@@ -40,6 +40,8 @@ def ingested(tmp_path_factory):
     t = np.arange(48000) / 48000
     tone = 0.3 * np.sin(2 * np.pi * 220 * t)
     _write_pcm16(str(actor / "03-01-03-02-01-02-01.wav"), np.stack([tone, tone], axis=1).reshape(-1), 48000, channels=2)
+    # Below the model contract's lowest sample rate.
+    _write_pcm16(str(actor / "03-01-06-02-01-02-01.wav"), tone[:2000], 2000)
     first = sorted(glob.glob(str(ravdess / "Actor_02" / "*.wav")))[0]
     shutil.copy(first, ravdess / "Actor_02" / "03-01-01-02-02-02-02.wav")
     (actor / "notes.wav").write_bytes(b"RIFF")
@@ -67,10 +69,11 @@ def test_every_file_is_accounted_for(ingested):
     assert reasons["03-01-05-02-01-02-01.wav"].startswith(("unreadable", "empty"))
     assert reasons["03-01-04-02-01-02-01.wav"].startswith("silent")
     assert "notes.wav" in reasons
+    assert reasons["03-01-06-02-01-02-01.wav"] == "unsupported: sample rate 2000 Hz is outside the supported 4000..192000 Hz"
     assert [os.path.basename(d["path"]) for d in ravdess["duplicates"]] == ["03-01-01-02-02-02-02.wav"]
     written = 4 * 4 * 2 + 1  # synthetic clips plus the stereo tone
     assert ravdess["examples"] == written
-    assert ravdess["files"] == written + 4 + 1
+    assert ravdess["files"] == written + 5 + 1
     assert summary["corpora"]["emodb"]["examples"] == 14
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import audio_files
 from speech_emotion.data import readers
 from speech_emotion.data import taxonomy
@@ -61,7 +62,7 @@ def test_files_decode_as_libsndfile_reads_them(corpora):
         chosen = [record for index, record in enumerate(found)
                   if index % 5 == 0 or "/Actor_01/" in record.path or record.path.endswith(QUIRKY_FILES)]
         for record in chosen:
-            samples, sample_rate = audio_files.decode_audio_file(record.path)
+            samples, sample_rate = audio_files.decode_audio_file(record.path, DEFAULT_FEATURE_CONFIG)
             reference, reference_rate = soundfile.read(record.path, dtype="float32", always_2d=True)
             assert sample_rate == reference_rate, record.path
             np.testing.assert_array_equal(samples, reference, err_msg=record.path)
@@ -78,23 +79,23 @@ def test_quirky_files(shared_corpora):
     for name in ("YAF_germ_angry.wav", "YAF_neat_fear.wav"):
         path = shared_corpora / "tess" / name
         assert path.read_bytes()[:4] == b"FORM"  # AIFF-C behind a .wav name
-        samples, sample_rate = audio_files.decode_audio_file(str(path))
+        samples, sample_rate = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
         assert sample_rate == 24414 and samples.shape[1] == 1 and len(samples) > 24414
 
-    _, sample_rate = audio_files.decode_audio_file(str(shared_corpora / "tess" / "OAF_food_fear.wav"))
+    _, sample_rate = audio_files.decode_audio_file(str(shared_corpora / "tess" / "OAF_food_fear.wav"), DEFAULT_FEATURE_CONFIG)
     assert sample_rate == 96000
 
     for stem in ("03-01-02-01-01-02-01", "03-01-08-01-02-02-01"):
         path = shared_corpora / "ravdess" / "Actor_01" / f"{stem}.wav"
-        stereo, sample_rate = audio_files.decode_audio_file(str(path))
+        stereo, sample_rate = audio_files.decode_audio_file(str(path), DEFAULT_FEATURE_CONFIG)
         assert stereo.shape[1] == 2 and sample_rate == 48000
         mono = audio_files.to_mono(stereo)
         np.testing.assert_allclose(mono, stereo.mean(axis=1), atol=1e-7)
 
-    samples, sample_rate = audio_files.decode_audio_file(str(shared_corpora / "emodb" / "wav" / "03a01Fa.wav"))
+    samples, sample_rate = audio_files.decode_audio_file(str(shared_corpora / "emodb" / "wav" / "03a01Fa.wav"), DEFAULT_FEATURE_CONFIG)
     assert (sample_rate, samples.shape) == (22050, (44100, 1))
 
     actor_07 = shared_corpora / "ravdess" / "Actor_07"
-    first, second = (audio_files.decode_audio_file(str(actor_07 / f"03-01-03-01-02-0{take}-07.flac"))[0]
+    first, second = (audio_files.decode_audio_file(str(actor_07 / f"03-01-03-01-02-0{take}-07.flac"), DEFAULT_FEATURE_CONFIG)[0]
                      for take in (1, 2))
     np.testing.assert_array_equal(first, second)

@@ -114,10 +114,14 @@ def test_predict_cli_json_timeline_and_overall_agree_with_the_model(addresses, r
 def test_predict_cli_table_and_unreadable_files(addresses, recordings, capsys, tmp_path):
     broken = tmp_path / "broken.wav"
     broken.write_bytes(b"RIFF but nothing else")
-    code = predict_cli.main([recordings[1], str(broken), str(tmp_path / "missing.flac"), "--server", addresses["rest"]])
+    low_rate = tmp_path / "low-rate.wav"
+    low_rate.write_bytes(fixture.wav_clip(seconds=1.0, sample_rate=2000))
+    code = predict_cli.main([recordings[1], str(broken), str(tmp_path / "missing.flac"), str(low_rate),
+                             "--server", addresses["rest"]])
     captured = capsys.readouterr()
     assert code == 1
     assert "broken.wav" in captured.err and "missing.flac" in captured.err
+    assert "sample rate 2000 Hz is outside the supported 4000..192000 Hz" in captured.err
     rows = captured.out.strip().splitlines()
     assert rows[0].split() == ["file", "window", "(s)", "emotion", "probability"]
     assert rows[1].split()[:2] == [recordings[1], "0.0-2.0"] and rows[2].split()[:2] == [recordings[1], "overall"]

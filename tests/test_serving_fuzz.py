@@ -1,10 +1,15 @@
 """Fuzzing over loopback: thousands of random and mutated REST and gRPC requests (corrupted WAVs, broken
 JSON, odd paths, random protobuf bytes) must each get a well-formed 2xx/4xx answer, never a 5xx or a
-dropped connection, and the server must answer a valid request correctly afterwards."""
+dropped connection, and the server must answer a valid request correctly afterwards. WAV headers that
+declare audio outside the model contract (a 1 Hz rate, hours of samples) must be refused without the
+server's memory growing: the server runs in this process, so its resident set is this process'."""
 import base64
+import collections
 import concurrent.futures
 import json
 import random
+import re
+import struct
 import threading
 import time
 
@@ -16,6 +21,7 @@ import pytest
 import requests
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
+from tensorflow_serving.apis import prediction_service_pb2_grpc
 
 pytestmark = pytest.mark.filterwarnings("ignore:Unexpected end-group tag:RuntimeWarning")  # protobuf on partial parses
 
@@ -34,6 +40,22 @@ def server(tmp_path_factory):
     fixture.push_version(base, 1)
     with fixture.running_server(base, enable_batching=True, max_request_bytes=_MAX_REQUEST_BYTES) as running:
         yield running
+
+
+def _memory_kib(field: str) -> int:
+    """VmRSS (resident now) or VmHWM (peak since the last reset) of this process, in KiB."""
+    with open("/proc/self/status") as status:
+        return int(re.search(rf"{field}:\s+(\d+)", status.read()).group(1))
+
+
+def _reset_peak_memory() -> None:
+    with open("/proc/self/clear_refs", "w") as clear_refs:
+        clear_refs.write("5")
+
+
+def _report(capsys, title: str, rows: dict) -> None:
+    with capsys.disabled():
+        print(f"\n{title}: " + ", ".join(f"{name} {value}" for name, value in rows.items()))
 
 
 def _mutated_bytes(rng: random.Random, data: bytes) -> bytes:
@@ -142,7 +164,8 @@ _GRPC_CODES = {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.Status
                grpc.StatusCode.FAILED_PRECONDITION}
 
 
-def test_random_and_mutated_requests_never_break_the_server(server):
+def test_random_and_mutated_requests_never_break_the_server(server, capsys):
+    rss_before = _memory_kib("VmRSS")
     rng = random.Random(_SEED)
     rest_requests = [_rest_request(rng) for _ in range(_REST_REQUESTS)]
     grpc_payloads = [_grpc_payload(rng) for _ in range(_GRPC_REQUESTS)]
@@ -190,3 +213,78 @@ def test_random_and_mutated_requests_never_break_the_server(server):
                            json={"instances": [{"b64": base64.b64encode(clip).decode()} for clip in _CLIPS]})
     np.testing.assert_allclose([row["probabilities"] for row in answer.json()["predictions"]], expected, rtol=1e-5)
     assert server.metrics.request_count.value(fixture.MODEL_NAME, "predict", "REST", "INTERNAL") == 0
+    by_status = collections.Counter(rest_statuses)
+    _report(capsys, "fuzz run", {
+        "REST by status": dict(sorted(by_status.items())),
+        "gRPC by code": dict(collections.Counter(code.name for code in grpc_codes)),
+        "5xx": sum(count for status, count in by_status.items() if status >= 500),
+        "RSS before/after (MiB)": f"{rss_before // 1024}/{_memory_kib('VmRSS') // 1024}",
+    })
+
+
+def _declared_wav(sample_rate: int, channels: int, num_samples: int, declared_data_bytes: int = -1) -> bytes:
+    """A 16-bit PCM WAV of `num_samples` zero frames whose header declares `sample_rate` and, if given, a data
+    chunk of `declared_data_bytes` (more than it holds)."""
+    data = bytes(2 * channels * num_samples)
+    data_size = len(data) if declared_data_bytes < 0 else declared_data_bytes
+    fmt = struct.pack("<HHIIHH", 1, channels, sample_rate, sample_rate * 2 * channels, 2 * channels, 16)
+    return (b"RIFF" + struct.pack("<I", min(36 + data_size, 2**32 - 1)) + b"WAVEfmt " + struct.pack("<I", 16) + fmt
+            + b"data" + struct.pack("<I", data_size) + data)
+
+
+# Each would make the graph resample to 16 kHz for hours of audio: gigabytes per request without the bounds.
+_HOSTILE_WAVS = {
+    "1 Hz, 16 000 samples": _declared_wav(1, 1, 16000),
+    "3999 Hz, 60 000 samples": _declared_wav(3999, 1, 60000),
+    "1 Hz, 4 GB declared": _declared_wav(1, 1, 16000, declared_data_bytes=2**32 - 100),
+    "2 Hz, 8 channels": _declared_wav(2, 8, 2000),
+    "192 001 Hz": _declared_wav(192001, 1, 16000),
+}
+# Concurrent copies of each: a few such requests at once once got a server killed for memory.
+_HOSTILE_COPIES = 4
+# Peak resident growth allowed while they are answered; the bounds keep it to the decode of 32 KB.
+_MAX_PEAK_GROWTH_MIB = 256
+
+
+def test_wav_headers_outside_the_contract_are_refused_with_bounded_memory(server, capsys):
+    base = f"http://127.0.0.1:{server.rest_port}"
+    rest_bodies = [json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]})
+                   for clip in _HOSTILE_WAVS.values() for _ in range(_HOSTILE_COPIES)]
+    grpc_requests = []
+    for clip in _HOSTILE_WAVS.values():
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = fixture.MODEL_NAME
+        request.inputs["audio"].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
+        grpc_requests += [request] * _HOSTILE_COPIES
+    rss_before = _memory_kib("VmRSS")
+    _reset_peak_memory()
+
+    with concurrent.futures.ThreadPoolExecutor(len(rest_bodies)) as pool:
+        rest_answers = list(pool.map(lambda body: requests.post(base + "/v1/models/emotion:predict", data=body,
+                                                                timeout=60), rest_bodies))
+    with grpc.insecure_channel(f"127.0.0.1:{server.grpc_port}") as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+
+        def grpc_error(request):
+            with pytest.raises(grpc.RpcError) as raised:
+                stub.Predict(request, timeout=60)
+            return raised.value
+
+        with concurrent.futures.ThreadPoolExecutor(len(grpc_requests)) as pool:
+            grpc_errors = list(pool.map(grpc_error, grpc_requests))
+    peak_growth_mib = (_memory_kib("VmHWM") - rss_before) / 1024
+
+    for answer in rest_answers:
+        assert answer.status_code == 400, answer.text[:300]
+        assert re.search(r"sample rate .*outside the supported 4000\.\.192000 Hz", answer.json()["error"]), answer.text
+    for error in grpc_errors:
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT and "outside the supported" in error.details()
+    _report(capsys, "hostile WAV headers", {
+        "requests": len(rest_answers) + len(grpc_errors), "peak RSS growth (MiB)": f"{peak_growth_mib:.0f}",
+        "RSS before/after (MiB)": f"{rss_before // 1024}/{_memory_kib('VmRSS') // 1024}",
+    })
+    assert peak_growth_mib < _MAX_PEAK_GROWTH_MIB
+    answer = requests.post(base + "/v1/models/emotion:predict",
+                           json={"instances": [{"b64": base64.b64encode(_CLIPS[0]).decode()}]})
+    np.testing.assert_allclose(answer.json()["predictions"][0]["probabilities"],
+                               fixture.reference_probabilities(_CLIPS[:1])[0], rtol=1e-5)

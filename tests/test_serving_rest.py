@@ -131,6 +131,12 @@ _BAD_REQUESTS = [
     ("unknown label", "POST", "/labels/canary:predict", {"instances": [_b64(_CLIPS[0])]}, 400,
      "Unrecognized servable version label: canary"),
     ("unknown version status", "GET", "/versions/7", None, 404, "Could not find version 7 of model emotion"),
+    ("version over int64", "POST", "/versions/9223372036854775808:predict", {"instances": []}, 400,
+     "Failed to convert version: 9223372036854775808 to numeric."),
+    # Python refuses int() of over 4300 digits; the answer must still be TF Serving's 400.
+    ("5000-digit version", "POST", f"/versions/{'9' * 5000}:predict", {"instances": []}, 400, "Failed to convert version"),
+    ("5000-digit version status", "GET", f"/versions/{'9' * 5000}/metadata", None, 400, "Failed to convert version"),
+    ("zero-padded version", "GET", f"/versions/{'0' * 5000}7", None, 404, "Could not find version 7 of model emotion"),
     ("unknown method", "POST", ":explain", {"examples": []}, 400, "Malformed request"),
     ("unsupported verb", "DELETE", "", None, 400, "Malformed request"),
     ("oversized payload", "POST", ":predict", {"instances": [_b64(b"\x00" * _MAX_REQUEST_BYTES)]}, 413, "exceeds the limit"),

@@ -104,6 +104,27 @@ def test_all_policy_serves_every_version_and_unloads_one_removed_from_disk(tmp_p
     assert _states(manager) == {1: model_manager.END, 2: model_manager.AVAILABLE}
 
 
+def test_directories_not_named_by_an_int64_version_are_not_versions(tmp_path):
+    base = tmp_path / "models"
+    fixture.push_version(base, 1)
+    for name in ("9" * 200, "9223372036854775808", "\u0663", "+2", "1e3"):  # "\u0663" is Arabic-Indic 3
+        shutil.copytree(base / "1", base / name)
+    fixture.push_version(base, 9223372036854775807)
+    loader = _CountingLoader()
+    manager = _manager(base, loader, policy=model_manager.VersionPolicy("all"))
+    manager.poll()
+    manager.poll()
+    assert sorted(loader.loaded) == [1, 9223372036854775807]
+    assert _states(manager) == {1: model_manager.AVAILABLE, 9223372036854775807: model_manager.AVAILABLE}
+
+
+@pytest.mark.parametrize("text, version", [("0", 0), ("007", 7), ("0" * 5000 + "12", 12), ("9223372036854775807", 2**63 - 1),
+                                           ("9223372036854775808", None), ("9" * 5000, None), ("-1", None), ("", None),
+                                           ("\u0663", None), (" 1", None)])
+def test_parse_version(text, version):
+    assert model_manager.parse_version(text) == version
+
+
 @pytest.mark.parametrize("policy, wanted", [
     ("", {5}),
     ("latest { num_versions: 2 }", {3, 5}),

@@ -1,11 +1,17 @@
 """The web page of `ser serve` against a running server with the fixture model: its routes sit beside
 the REST API without changing its 404s; in headless Chromium, an uploaded recording shows the same
 windows, probabilities and overall emotion as `ser predict` gives for the file, a microphone
-recording (Chromium's fake device) gets a prediction, a REST error reaches the user verbatim, and a
-screenshot of a result is saved (also to $SER_SCREENSHOT_DIR when set)."""
+recording (Chromium's fake device) gets a prediction, a REST error reaches the user verbatim, a
+screenshot of a result is saved (also to $SER_SCREENSHOT_DIR when set), the page keeps to its
+Content-Security-Policy, and a page of another origin cannot make the server run an inference."""
+import base64
+import functools
+import http.server
+import json
 import os
 import pathlib
 import shutil
+import threading
 import time
 
 import serving_model_fixture as fixture
@@ -230,3 +236,42 @@ def test_screenshot_of_a_long_recording(page, long_recording_path, tmp_path):
     assert image.width >= 800 and image.height >= 600
     # Text, bars and the coloured timeline: far more than a blank or error page's few colours.
     assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 200
+
+
+@pytest.fixture
+def other_origin_page(browser, tmp_path):
+    """The browser on a page that another server (another port: another origin) served."""
+    (tmp_path / "index.html").write_text("<!DOCTYPE html><title>another site</title>")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as other_server:
+        thread = threading.Thread(target=other_server.serve_forever, daemon=True)
+        thread.start()
+        browser.get(f"http://127.0.0.1:{other_server.server_address[1]}/index.html")
+        yield browser
+        other_server.shutdown()
+        thread.join()
+
+
+def test_a_page_of_another_origin_cannot_make_the_server_predict(other_origin_page, server, base_url, long_recording_path):
+    clip = long_recording_path.read_bytes()[:DEFAULT_FEATURE_CONFIG.sample_rate]  # a valid WAV prefix
+    body = json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]})
+    counts = server.metrics.request_count
+
+    def predict_counts():
+        return [counts.value(fixture.MODEL_NAME, "predict", "REST", status) for status in ("OK", "PERMISSION_DENIED")]
+
+    before = predict_counts()
+    # A "simple" request: the browser sends it without asking the server first, and it cannot read the answer.
+    answer_type = other_origin_page.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: arguments[1]})"
+        ".then((response) => done(response.type), (error) => done(String(error)));",
+        f"{base_url}/v1/models/{fixture.MODEL_NAME}:predict", body)
+
+    assert answer_type == "opaque"
+    assert predict_counts() == [before[0], before[1] + 1]
+
+
+def test_the_page_breaks_none_of_its_content_security_policy(page, long_recording_path):
+    _upload(page, long_recording_path)
+    assert "Content Security Policy" not in _console(page)

@@ -56,15 +56,42 @@ def _fit_to_length(waveform, length):
 
 
 @tf.autograph.experimental.do_not_convert
+def mono_waveform_from_wav(wav_bytes: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
+    """One recording's WAV bytes (scalar string) to its whole mono waveform at config.sample_rate, float32 [samples].
+
+    Audio outside the model contract (config.min_input_sample_rate..max_input_sample_rate Hz, at most
+    config.max_input_seconds) raises InvalidArgumentError before anything is resampled, so the work and
+    memory a request costs stay bounded whatever its header declares.
+    """
+    waveform, sample_rate = wav.decode_wav(wav_bytes)
+    rate = tf.cast(sample_rate, tf.int64)
+    num_samples = tf.shape(waveform, out_type=tf.int64)[0]
+    checks = [
+        tf.debugging.Assert(
+            (rate >= config.min_input_sample_rate) & (rate <= config.max_input_sample_rate),
+            [f"WAV sample rate (Hz) is outside the supported "
+             f"{config.min_input_sample_rate}..{config.max_input_sample_rate} Hz:", sample_rate],
+        ),
+        tf.debugging.Assert(
+            tf.cast(num_samples, tf.float64) <= config.max_input_seconds * tf.cast(rate, tf.float64),
+            [f"WAV audio is longer than the supported {config.max_input_seconds:g} s; samples and rate (Hz):",
+             num_samples, sample_rate],
+        ),
+    ]
+    with tf.control_dependencies(checks):
+        mono = tf.reduce_mean(waveform, axis=1)
+    return resample_lib.resample(mono, sample_rate, config.sample_rate)
+
+
+@tf.autograph.experimental.do_not_convert
 def waveform_from_wav(wav_bytes: tf.Tensor, config: FeatureConfig) -> tf.Tensor:
     """One clip's WAV bytes (scalar string) to its mono waveform float32 [config.clip_samples].
 
-    Channels are averaged, the audio resampled to config.sample_rate, leading and trailing silence
-    trimmed (config.trim_db), and the rest centre-cropped or centre-padded with zeros.
+    Channels are averaged, the audio resampled to config.sample_rate (`mono_waveform_from_wav`),
+    leading and trailing silence trimmed (config.trim_db), and the rest centre-cropped or
+    centre-padded with zeros.
     """
-    waveform, sample_rate = wav.decode_wav(wav_bytes)
-    mono = tf.reduce_mean(waveform, axis=1)
-    resampled = resample_lib.resample(mono, sample_rate, config.sample_rate)
+    resampled = mono_waveform_from_wav(wav_bytes, config)
     return _fit_to_length(trim_silence(resampled, config.trim_db), config.clip_samples)
 
 
