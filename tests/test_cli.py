@@ -62,7 +62,9 @@ def test_an_unreadable_file_is_one_line_naming_it_and_the_decoders_reasons(tmp_p
     assert line.startswith(f"ser: cannot decode {garbage}: soundfile: ")
 
 
-def test_a_user_error_is_one_line_and_v_adds_the_traceback(tmp_path, capfd):
+def test_a_user_error_is_one_line_and_v_adds_the_traceback(tmp_path, capfd, monkeypatch):
+    # -v sets TF_CPP_MIN_LOG_LEVEL for the process; the other tests' subprocesses inherit the default again.
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"))
     argv = ["report", "--corpus", "nosuchcorpus=/data", "--out", str(tmp_path)]
     assert cli.main(argv) == 2
     [line] = capfd.readouterr().err.splitlines()
