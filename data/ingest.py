@@ -1,14 +1,15 @@
 """Ingestion as a Beam pipeline: corpus folders in, speaker-independent TFRecord splits out.
 
 Every file ends in exactly one place: an example in a split, the quarantine list (with the
-reason) or the duplicate list (with the file it duplicates). The summary counts all three.
+reason) or the duplicate list (with the file it duplicates). The summary counts all three for
+every corpus given; a corpus that yields no example stops ingestion with `empty_corpus.EmptyCorpusError`.
 """
 import collections
 import dataclasses
 import hashlib
 import json
 import os
-from typing import Dict, Iterable, List, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -16,9 +17,11 @@ import numpy as np
 from speech_emotion.config import AudioLimitError
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import corpus_spec
+from speech_emotion.data import empty_corpus
 from speech_emotion.data import readers
 from speech_emotion.data import records
 from speech_emotion.data import splits
+from speech_emotion.data.readers import corpus_files
 
 SUMMARY_FILE = "ingest_summary.json"
 TFRECORD_PREFIX = "data_tfrecord"
@@ -48,6 +51,8 @@ class Plan:
 
     records: Tuple[Tuple[records.AudioRecord, str], ...]
     rejected: Tuple[records.Rejected, ...]
+    # Every corpus given, so the summary lists each one, whatever became of its files.
+    corpus_names: Tuple[str, ...]
 
     @property
     def split_names(self) -> List[str]:
@@ -57,13 +62,20 @@ class Plan:
         return [split for split in splits.SPLITS if split in present]
 
 
+def read_corpus(corpus: corpus_spec.CorpusSpec) -> tuple:
+    """The corpus' (records, rejected); raises EmptyCorpusError when its reader accepts none of its files."""
+    if not os.path.isdir(corpus.path):
+        raise ValueError(f"corpus {corpus.name} at {corpus.path}: no such folder")
+    corpus_records, corpus_rejected = readers.read_corpus(corpus.name, corpus.path)
+    empty_corpus.check_listing(corpus, corpus_records, corpus_rejected)
+    return corpus_records, corpus_rejected
+
+
 def make_plan(config: IngestConfig) -> Plan:
     """Reads every corpus' file list and assigns each file a split by its speaker and corpus role."""
     found, rejected = [], []
     for corpus in config.corpora:
-        if not os.path.isdir(corpus.path):
-            raise ValueError(f"{corpus.name}: no such folder {corpus.path}")
-        corpus_records, corpus_rejected = readers.read_corpus(corpus.name, corpus.path)
+        corpus_records, corpus_rejected = read_corpus(corpus)
         found.extend((record, corpus.role) for record in corpus_records)
         rejected.extend(corpus_rejected)
     train_records = [record for record, role in found if role == corpus_spec.TRAIN_ROLE]
@@ -73,17 +85,20 @@ def make_plan(config: IngestConfig) -> Plan:
         (record, speaker_splits[record.speaker] if role == corpus_spec.TRAIN_ROLE else role_splits[role])
         for record, role in found
     )
-    return Plan(records=planned, rejected=tuple(rejected))
+    corpus_names = tuple(dict.fromkeys(corpus.name for corpus in config.corpora))
+    return Plan(records=planned, rejected=tuple(rejected), corpus_names=corpus_names)
 
 
 def fingerprint(corpora: Sequence[corpus_spec.CorpusSpec]) -> str:
-    """A digest of every file's path, size and modification time under the corpus folders."""
+    """A digest of every file's path, size and modification time under the corpus folders, through symlinks."""
     digest = hashlib.sha256()
     for corpus in corpora:
         digest.update(f"{corpus.name}={corpus.path}:{corpus.role}\n".encode())
-        for folder, _, names in sorted(os.walk(corpus.path)):
-            for name in sorted(names):
-                stat = os.stat(os.path.join(folder, name))
+        for folder, names in corpus_files.walk(corpus.path):
+            for name in names:
+                path = os.path.join(folder, name)
+                # A dangling link is hashed as the link: ingestion quarantines it as unreadable.
+                stat = os.stat(path) if os.path.exists(path) else os.lstat(path)
                 digest.update(f"{folder}/{name}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
 
@@ -124,24 +139,16 @@ class LoadClip(beam.DoFn):
         try:
             samples, sample_rate = audio_files.decode_audio_file(record.path, self._feature_config)
         except (audio_files.AudioDecodeError, OSError) as error:
-            yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, f"unreadable: {error}"))
+            yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, "unreadable", str(error)))
             return
         except AudioLimitError as error:
             yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, f"unsupported: {error}"))
             return
         mono = audio_files.to_mono(samples)
-        seconds = len(mono) / sample_rate
-        problem = None
-        if not len(mono):
-            problem = "empty: no audio samples"
-        elif seconds < MIN_SECONDS:
-            problem = f"too short: {seconds:.3f} s"
-        elif not np.all(np.isfinite(mono)):
-            problem = "corrupt: non-finite samples"
-        elif np.max(np.abs(mono)) < SILENCE_PEAK:
-            problem = f"silent: peak {20 * np.log10(max(np.max(np.abs(mono)), 1e-12)):.1f} dBFS"
+        problem = unusable_audio(mono, sample_rate)
         if problem:
-            yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, problem))
+            reason, detail = problem
+            yield beam.pvalue.TaggedOutput(_QUARANTINED, records.Rejected(record.path, record.corpus, reason, detail))
             return
         pcm = np.clip(np.round(mono * 32767.0), -32768, 32767).astype("<i2")
         content_hash = hashlib.sha1(pcm.tobytes() + str(sample_rate).encode()).hexdigest()
@@ -154,6 +161,21 @@ class LoadClip(beam.DoFn):
             duration_seconds=len(waveform) / target_rate,
             content_hash=content_hash,
         )
+
+
+def unusable_audio(mono: np.ndarray, sample_rate: int) -> Optional[Tuple[str, str]]:
+    """(reason, detail) when decoded mono audio cannot make an example, else None."""
+    seconds = len(mono) / sample_rate
+    if not len(mono):
+        return "empty", "no audio samples"
+    if seconds < MIN_SECONDS:
+        return "too short", f"{seconds:.3f} s"
+    if not np.all(np.isfinite(mono)):
+        return "corrupt", "non-finite samples"
+    peak = np.max(np.abs(mono))
+    if peak < SILENCE_PEAK:
+        return "silent", f"peak {20 * np.log10(max(peak, 1e-12)):.1f} dBFS"
+    return None
 
 
 def _keep_first(keyed_clips):
@@ -176,10 +198,13 @@ def split_dir(output_dir: str, split: str) -> str:
 
 
 def summarize(examples: Iterable[Tuple[records.AudioRecord, str]], quarantined: Iterable[records.Rejected],
-              duplicates: Iterable[Tuple[records.AudioRecord, str]], split_names: Sequence[str]) -> Dict:
-    """Builds the JSON summary: per corpus and per split counts, with every set-aside file listed."""
-    corpora = collections.defaultdict(lambda: {"files": 0, "examples": 0, "by_label": collections.Counter(),
-                                               "speakers": set(), "quarantined": [], "duplicates": []})
+              duplicates: Iterable[Tuple[records.AudioRecord, str]], split_names: Sequence[str],
+              corpus_names: Sequence[str]) -> Dict:
+    """Builds the JSON summary: per corpus (every one in `corpus_names`) and per split counts, with every
+    set-aside file listed."""
+    corpora = {name: {"files": 0, "examples": 0, "by_label": collections.Counter(), "speakers": set(),
+                      "quarantined": [], "quarantined_by_reason": collections.Counter(), "duplicates": []}
+               for name in corpus_names}
     by_split = {name: {"examples": 0, "by_label": collections.Counter(), "speakers": set(), "corpora": set()}
                 for name in split_names}
     for record, split in examples:
@@ -195,7 +220,8 @@ def summarize(examples: Iterable[Tuple[records.AudioRecord, str]], quarantined: 
         split_summary["corpora"].add(record.corpus)
     for rejected in sorted(quarantined, key=lambda r: r.path):
         corpora[rejected.corpus]["files"] += 1
-        corpora[rejected.corpus]["quarantined"].append({"path": rejected.path, "reason": rejected.reason})
+        corpora[rejected.corpus]["quarantined"].append({"path": rejected.path, "reason": rejected.description})
+        corpora[rejected.corpus]["quarantined_by_reason"][rejected.reason] += 1
     for record, original in sorted(duplicates, key=lambda d: d[0].path):
         corpora[record.corpus]["files"] += 1
         corpora[record.corpus]["duplicates"].append({"path": record.path, "duplicate_of": original})
@@ -203,6 +229,8 @@ def summarize(examples: Iterable[Tuple[records.AudioRecord, str]], quarantined: 
     def finish(summary):
         summary = dict(summary)
         summary["by_label"] = dict(sorted(summary["by_label"].items()))
+        if "quarantined_by_reason" in summary:
+            summary["quarantined_by_reason"] = dict(sorted(summary["quarantined_by_reason"].items()))
         summary["speakers"] = len(summary["speakers"])
         if "corpora" in summary:
             summary["corpora"] = sorted(summary["corpora"])
@@ -249,13 +277,14 @@ class IngestCorpora(beam.PTransform):
         rejected = pipeline | "Rejected" >> beam.Create(self._plan.rejected)
         quarantined = (loaded[_QUARANTINED], rejected) | "AllQuarantined" >> beam.Flatten()
         examples = deduplicated.unique | "Metadata" >> beam.Map(lambda clip: (clip.record, clip.split))
-        split_names = self._plan.split_names
+        split_names, corpus_names = self._plan.split_names, self._plan.corpus_names
         summary_path = os.path.join(self._output_dir, SUMMARY_FILE)
         return (
             pipeline
             | "One" >> beam.Create([None])
             | "Summarize" >> beam.Map(
-                lambda _, examples, quarantined, duplicates: summarize(examples, quarantined, duplicates, split_names),
+                lambda _, examples, quarantined, duplicates: summarize(
+                    examples, quarantined, duplicates, split_names, corpus_names),
                 examples=beam.pvalue.AsList(examples),
                 quarantined=beam.pvalue.AsList(quarantined),
                 duplicates=beam.pvalue.AsList(deduplicated.duplicates),
@@ -275,6 +304,8 @@ def ensure_split_dirs(plan: Plan, output_dir: str) -> None:
 def _write_json(summary: Dict, path: str) -> Dict:
     import tensorflow as tf
 
+    # A run that wrote no example has not created the output folder.
+    tf.io.gfile.makedirs(os.path.dirname(path))
     with tf.io.gfile.GFile(path, "w") as output:
         output.write(json.dumps(summary, indent=2, sort_keys=True))
     return summary
@@ -288,11 +319,14 @@ def read_summary(output_dir: str) -> Dict:
 
 
 def run(config: IngestConfig, output_dir: str, beam_pipeline_args: Sequence[str] = ()) -> Dict:
-    """Runs ingestion alone (outside TFX) and returns its summary."""
+    """Runs ingestion alone (outside TFX) and returns its summary; raises EmptyCorpusError, once the summary
+    is written, when a corpus yielded no example."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
     plan = make_plan(config)
     with beam.Pipeline(options=PipelineOptions(list(beam_pipeline_args))) as pipeline:
         _ = pipeline | IngestCorpora(plan, config.feature, output_dir)
     ensure_split_dirs(plan, output_dir)
-    return read_summary(output_dir)
+    summary = read_summary(output_dir)
+    empty_corpus.check_summary(config.corpora, summary)
+    return summary

@@ -25,8 +25,17 @@ class AudioRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Rejected:
-    """A file that was set aside, and why; rejected files are reported, never silently dropped."""
+    """A file that was set aside, and why; rejected files are reported, never silently dropped.
+
+    `reason` is the cause files set aside together share ("unreadable", or a reader's naming rule the
+    filename breaks), which summaries count; `detail` is this file's particulars, e.g. the decoders' errors.
+    """
 
     path: str
     corpus: str
     reason: str
+    detail: str = ""
+
+    @property
+    def description(self) -> str:
+        return f"{self.reason}: {self.detail}" if self.detail else self.reason

@@ -7,7 +7,6 @@ from typing import Optional, Tuple
 from speech_emotion.components.augmentation.config import AugmentationConfig
 from speech_emotion import config as core_config
 from speech_emotion.config import FeatureConfig
-from speech_emotion.data import readers
 from speech_emotion.data import taxonomy
 from speech_emotion.data import corpus_spec
 from speech_emotion.trainer import config as trainer_config
@@ -85,10 +84,12 @@ class PipelineConfig:
 
 def training_emotions(corpora) -> Tuple[str, ...]:
     """The emotions the training corpora are labelled with, in canonical order: the model's classes."""
+    from speech_emotion.data import ingest
+
     labels = set()
     for corpus in corpora:
         if corpus.role == corpus_spec.TRAIN_ROLE:
-            found, _ = readers.read_corpus(corpus.name, corpus.path)
+            found, _ = ingest.read_corpus(corpus)
             labels |= {record.label for record in found}
     if len(labels) < 2:
         raise ValueError(f"the training corpora hold {len(labels)} emotion(s); a classifier needs at least 2")

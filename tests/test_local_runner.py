@@ -1,5 +1,8 @@
+import os
+
 import pytest
 
+from speech_emotion import cli
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import splits
 from speech_emotion.data import synthetic
@@ -46,3 +49,35 @@ def test_a_speaker_in_both_held_out_lists_is_rejected(corpora, tmp_path):
     with pytest.raises(ValueError, match="both eval and test"):
         local_runner.config_from_environment({"SER_WORKDIR": str(tmp_path), "SER_CORPORA": f"ravdess={corpora['ravdess']}",
                                               "SER_EVAL_SPEAKERS": "ravdess:17", "SER_TEST_SPEAKERS": "ravdess:17"})
+
+
+def test_pipeline_run_on_an_empty_training_folder_prints_one_line(corpora, tmp_path, capsys):
+    empty = tmp_path / "ravdess"
+    empty.mkdir()
+
+    returned = cli.main(["pipeline", "run", "--workdir", str(tmp_path / "work"), "--corpus", f"ravdess={empty}",
+                         "--corpus", f"emodb={corpora['emodb']}"])
+
+    assert returned != 0
+    assert capsys.readouterr().err == f"ser: error: corpus ravdess at {empty} yielded no readable example: the folder holds no file\n"
+
+
+def test_the_ingestion_component_stops_the_run_before_training_when_no_file_decodes(corpora, tmp_path, capfd):
+    # Named as RAVDESS names its files, so the emotions are known before the run, but none is audio.
+    undecodable = tmp_path / "ravdess"
+    for actor in ("01", "02"):
+        for emotion in ("01", "05"):
+            path = undecodable / f"Actor_{actor}" / f"03-01-{emotion}-01-01-01-{actor}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"RIFF but nothing else")
+    workdir = tmp_path / "work"
+
+    returned = cli.main(["pipeline", "run", "--workdir", str(workdir), "--corpus", f"ravdess={undecodable}",
+                         "--tuning-trials", "0"])
+
+    assert returned != 0
+    errors = capfd.readouterr().err
+    assert errors.endswith(f"ser: error: corpus ravdess at {undecodable} yielded no readable example: "
+                           "4 audio files, none accepted: 4 unreadable\n")
+    assert "Traceback" not in errors
+    assert os.listdir(workdir / "pipeline_root") == ["AudioExampleGen"]

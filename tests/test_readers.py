@@ -223,3 +223,40 @@ def test_unlabelled_takes_folders_as_speakers(tmp_path):
     }
     assert rejected == {}
     assert {record.corpus for record in found.values()} == {"unlabelled"}
+
+
+def test_symlinked_folders_and_files_are_read_under_their_link_names(tmp_path):
+    store, subset = tmp_path / "store", tmp_path / "subset"
+    _touch(store, "Actor_01/03-01-05-02-01-01-01.wav", "Actor_01/03-01-03-01-01-01-01.wav",
+           "Actor_02/03-01-04-01-01-01-02.flac", "Actor_03/03-01-01-01-01-01-03.wav")
+    subset.mkdir()
+    (subset / "Actor_01").symlink_to(store / "Actor_01", target_is_directory=True)
+    (subset / "Actor_02").mkdir()
+    (subset / "Actor_02" / "03-01-04-01-01-01-02.flac").symlink_to(store / "Actor_02" / "03-01-04-01-01-01-02.flac")
+
+    found, rejected = _read("ravdess", subset)
+
+    assert {name: record.speaker for name, record in found.items()} == {
+        "Actor_01/03-01-03-01-01-01-01.wav": "ravdess:01", "Actor_01/03-01-05-02-01-01-01.wav": "ravdess:01",
+        "Actor_02/03-01-04-01-01-01-02.flac": "ravdess:02"}
+    assert rejected == {}
+
+
+def test_a_symlink_loop_is_walked_once(tmp_path):
+    _touch(tmp_path, "Actor_01/03-01-05-02-01-01-01.wav", "Actor_02/03-01-04-01-01-01-02.wav")
+    (tmp_path / "Actor_01" / "back_to_root").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "Actor_01" / "itself").symlink_to(tmp_path / "Actor_01", target_is_directory=True)
+
+    found, rejected = _read("ravdess", tmp_path)
+
+    assert sorted(found) == ["Actor_01/03-01-05-02-01-01-01.wav", "Actor_02/03-01-04-01-01-01-02.wav"]
+    assert rejected == {}
+
+
+def test_a_symlinked_root_is_read(tmp_path):
+    _touch(tmp_path / "real", "wav/03a01Fa.wav")
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+
+    found, _ = _read("emodb", tmp_path / "link")
+
+    assert list(found) == ["wav/03a01Fa.wav"]

@@ -99,3 +99,20 @@ def test_quirky_files(shared_corpora):
     first, second = (audio_files.decode_audio_file(str(actor_07 / f"03-01-03-01-02-0{take}-07.flac"), DEFAULT_FEATURE_CONFIG)[0]
                      for take in (1, 2))
     np.testing.assert_array_equal(first, second)
+
+
+def test_a_subset_assembled_from_symlinks_reads_as_its_folders_do(shared_corpora, corpora, tmp_path):
+    actors = ("Actor_01", "Actor_02", "Actor_07")
+    for actor in actors:
+        (tmp_path / "ravdess" / actor).parent.mkdir(exist_ok=True)
+        (tmp_path / "ravdess" / actor).symlink_to(shared_corpora / "ravdess" / actor, target_is_directory=True)
+    (tmp_path / "tess").symlink_to(shared_corpora / "tess", target_is_directory=True)
+
+    linked_ravdess, rejected = readers.read_corpus("ravdess", str(tmp_path / "ravdess"))
+    linked_tess, _ = readers.read_corpus("tess", str(tmp_path / "tess"))
+
+    assert rejected == []
+    original = [record for record in corpora["ravdess"][0] if record.path.split("/")[-2] in actors]
+    assert len(linked_ravdess) == len(original) == 180
+    assert [(r.label, r.speaker, r.intensity) for r in linked_ravdess] == [(r.label, r.speaker, r.intensity) for r in original]
+    assert len(linked_tess) == len(corpora["tess"][0])

@@ -8,6 +8,7 @@ from tfx.types import artifact_utils
 
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import corpus_spec
+from speech_emotion.data import empty_corpus
 from speech_emotion.data import ingest
 from speech_emotion.data import splits
 
@@ -37,3 +38,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         duplicates = sum(len(corpus["duplicates"]) for corpus in summary["corpora"].values())
         examples.set_int_custom_property("quarantined", quarantined)
         examples.set_int_custom_property("duplicates", duplicates)
+        # After the summary is written and counted: a corpus whose every file was set aside fails the run here,
+        # before any model trains on the others alone.
+        empty_corpus.check_summary(config.corpora, summary)
