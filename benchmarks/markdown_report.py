@@ -9,8 +9,8 @@ creates the file when it is missing. Usage, in a script:
     markdown_report.add_argument(parser)
     ...
     if args.write_markdown:
-        markdown_report.write_section(args.write_markdown, __file__, "## Title\\n\\n" + markdown_report.table(
-            ["column", ...], rows) + "\\n\\n" + markdown_report.provenance())
+        markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
+            "Title (`benchmarks/NAME.py`)", "What was measured, how:", markdown_report.table(["column", ...], rows)))
 """
 import argparse
 import datetime
@@ -42,6 +42,12 @@ def table(header, rows) -> str:
     lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def section(title: str, *blocks: str) -> str:
+    """A section's Markdown: `## title`, the blocks (paragraphs, tables) and the provenance line, blank lines
+    between them."""
+    return "\n\n".join([f"## {title}", *blocks, provenance()])
 
 
 def provenance() -> str:

@@ -59,6 +59,13 @@ def test_a_broken_file_is_left_alone_with_a_clear_error(tmp_path, broken):
     assert path.read_text() == broken
 
 
+def test_a_section_is_its_heading_blocks_and_provenance_between_blank_lines():
+    text = markdown_report.section("Serving (`benchmarks/serving.py`)", "How it was run:", "| a |\n|---|")
+    heading, paragraph, table, provenance = text.split("\n\n")
+    assert (heading, paragraph, table) == ("## Serving (`benchmarks/serving.py`)", "How it was run:", "| a |\n|---|")
+    assert provenance == markdown_report.provenance()
+
+
 def test_table_and_provenance():
     assert markdown_report.table(["target", "clips/s"], [["REST", "195.0"], ["gRPC", 226.1]]) == (
         "| target | clips/s |\n|---|---|\n| REST | 195.0 |\n| gRPC | 226.1 |")
