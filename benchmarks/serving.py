@@ -353,7 +353,11 @@ _TABLE_HEADER = ["target", "concurrency", "p50 ms", "p99 ms", "clips/s", "failed
 
 
 def _table_row(name: str, concurrency: int, result: dict) -> tuple:
-    return (name, concurrency, f"{result['p50_ms']:.1f}", f"{result['p99_ms']:.1f}", f"{result['per_second']:.1f}",
+    """A Markdown row; the in-process row has no latencies (nan), left blank."""
+    def cell(value: float) -> str:
+        return "" if np.isnan(value) else f"{value:.1f}"
+
+    return (name, concurrency, cell(result["p50_ms"]), cell(result["p99_ms"]), cell(result["per_second"]),
             result.get("failures", 0))
 
 
@@ -439,7 +443,7 @@ def _benchmark(args, scratch: str) -> None:
             f"serving_default on batches of {_IN_PROCESS_BATCH} (the ceiling); the naive row is a per-request librosa "
             "front-end and Keras `predict`, as public SER web apps do.",
             markdown_report.table(_TABLE_HEADER, [_table_row(*row) for row in rows]),
-            f"{switch_lines[0].capitalize()}: " + "; ".join(switch_lines[1:]) + "."))
+            f"{switch_lines[0][0].upper()}{switch_lines[0][1:]}: " + "; ".join(switch_lines[1:]) + "."))
 
 
 if __name__ == "__main__":
