@@ -51,8 +51,8 @@ def section(title: str, *blocks: str) -> str:
 
 
 def provenance() -> str:
-    """One line naming what measured the figures: the commit (with `+ local changes` when the tree differs from
-    it), the CPU model, its cores and the date."""
+    """One line naming what measured the figures: the commit (with `+ local changes` when a tracked file outside
+    docs/ differs from it), the CPU model, its cores and the date."""
     return (f"Measured at commit {_commit()} on {_cpu_model()}, {os.cpu_count()} cores, "
             f"{datetime.date.today().isoformat()}.")
 
@@ -84,7 +84,8 @@ def _commit() -> str:
     head = git("rev-parse", "--short", "HEAD")
     if head.returncode:
         return "unknown (not a git checkout)"
-    changed = git("status", "--porcelain", "--untracked-files=no").stdout.strip()
+    # Documentation does not change a measurement (and one script's section dirties the file for the next).
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs").stdout.strip()
     return head.stdout.strip() + (" + local changes" if changed else "")
 
 
