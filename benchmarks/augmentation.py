@@ -1,6 +1,7 @@
 """Speed of audio augmentation: each transform on one clip, and the Beam component with 1 and 2 workers.
 
     python benchmarks/augmentation.py [--clips 32 320] [--seconds 3] [--copies 2] [--workers 1 2]
+        [--write-markdown [docs/benchmarks.md]]
 
 Clips are synthetic speech (data/synthetic_speech.py). A pipeline's wall-clock time includes a fixed
 cost: starting the worker processes (each imports TensorFlow, librosa and pyroomacoustics) and
@@ -31,6 +32,7 @@ from speech_emotion.data import example_features
 from speech_emotion.data import records
 from speech_emotion.data import synthetic_speech
 from speech_emotion.data import taxonomy
+import markdown_report  # benchmarks/markdown_report.py
 
 SAMPLE_RATE = DEFAULT_FEATURE_CONFIG.sample_rate
 
@@ -121,6 +123,7 @@ def main():
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=10)
+    markdown_report.add_argument(parser)
     args = parser.parse_args()
 
     few, many = sorted(args.clips)
@@ -129,13 +132,16 @@ def main():
     clips = synthetic_clips(many, args.seconds)
     print(f"Transforms on one {args.seconds:g} s clip at {SAMPLE_RATE} Hz")
     print(f"{'transform':58s} {'ms':>9s}")
-    for name, milliseconds in transform_table(clips[0][1], [waveform for _, waveform in clips[1:5]], args.repeats):
+    transform_rows = transform_table(clips[0][1], [waveform for _, waveform in clips[1:5]], args.repeats)
+    for name, milliseconds in transform_rows:
         print(f"{name:58s} {milliseconds:9.2f}")
 
     config = AugmentationConfig(copies_per_clip=args.copies)
-    print(f"\nAudioAugmentation on DirectRunner multi_processing: clips of {args.seconds:g} s, {args.copies} copies "
-          f"each, default config ({config.reverb.num_rooms} rooms)")
+    pipeline_setting = (f"AudioAugmentation on DirectRunner multi_processing: clips of {args.seconds:g} s, "
+                        f"{args.copies} copies each, default config ({config.reverb.num_rooms} rooms)")
+    print(f"\n{pipeline_setting}")
     print(f"{'workers':>7s} {f'{few} clips s':>12s} {f'{many} clips s':>13s} {'clips/s':>9s} {'fixed s':>9s}")
+    pipeline_rows = []
     with tempfile.TemporaryDirectory() as root:
         root = pathlib.Path(root)
         examples = {count: write_examples(clips[:count], root / f"examples{count}") for count in (few, many)}
@@ -145,6 +151,16 @@ def main():
             rate = (many - few) / (seconds[many] - seconds[few])
             fixed = seconds[few] - few / rate
             print(f"{workers:7d} {seconds[few]:12.1f} {seconds[many]:13.1f} {rate:9.2f} {fixed:9.1f}")
+            pipeline_rows.append((workers, f"{seconds[few]:.1f}", f"{seconds[many]:.1f}", f"{rate:.1f}", f"{fixed:.1f}"))
+    if args.write_markdown:
+        markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
+            "Augmentation (`benchmarks/augmentation.py`)",
+            f"Each transform on one {args.seconds:g} s clip of synthetic speech at {SAMPLE_RATE} Hz:",
+            markdown_report.table(["transform", "ms"], [(name, f"{ms:.2f}") for name, ms in transform_rows]),
+            f"{pipeline_setting}. clips/s is the marginal rate (extra clips over extra seconds); fixed s is the time "
+            "left at zero clips (starting the workers, simulating the rooms):",
+            markdown_report.table(["workers", f"{few} clips: s", f"{many} clips: s", "clips/s", "fixed s"], pipeline_rows)))
+
 
 if __name__ == "__main__":
     main()

@@ -5,7 +5,7 @@ thread) over the same clips: real speech from ../shared/corpora when present, sy
 Rows: log-mel alone and the full feature set, each from waveforms and from WAV bytes (decoding,
 resampling to the config's rate, trimming and cropping included).
 
-    python benchmarks/features.py [--clips 48] [--repeats 3] [--batch 16]
+    python benchmarks/features.py [--clips 48] [--repeats 3] [--batch 16] [--write-markdown [docs/benchmarks.md]]
 """
 import os
 
@@ -25,6 +25,7 @@ import tensorflow as tf
 
 from speech_emotion.audio import features, frontend
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG, FeatureConfig
+import markdown_report  # benchmarks/markdown_report.py
 
 SHARED_CORPORA = pathlib.Path(__file__).resolve().parents[1].parent / "shared" / "corpora"
 
@@ -91,6 +92,7 @@ def main():
     parser.add_argument("--clips", type=int, default=48)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
+    markdown_report.add_argument(parser)
     args = parser.parse_args()
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
@@ -118,12 +120,21 @@ def main():
         ("log-mel, from WAV bytes", tf_runner(tf_wav_log_mel, wav_batches), lambda: [librosa_log_mel(librosa_waveform(c, config), config) for c in clips]),
         ("full set, from WAV bytes", tf_runner(tf_wav_all, wav_batches), lambda: [librosa_all_features(librosa_waveform(c, config), config) for c in clips]),
     ]
-    print(f"{len(clips)} clips of {config.clip_seconds:g} s, {source}; batch {args.batch}; best of {args.repeats}; one core")
+    setting = f"{len(clips)} clips of {config.clip_seconds:g} s, {source}; batch {args.batch}; best of {args.repeats}; one core"
+    print(setting)
     print(f"{'features':<26}{'TF front-end':>16}{'librosa':>12}{'TF / librosa':>15}")
+    table = []
     for name, tf_run, librosa_run in rows:
         tf_speed = audio_seconds / best_seconds(tf_run, args.repeats)
         librosa_speed = audio_seconds / best_seconds(librosa_run, args.repeats)
         print(f"{name:<26}{tf_speed:>15.0f}x{librosa_speed:>11.0f}x{tf_speed / librosa_speed:>14.2f}x")
+        table.append((name, f"{tf_speed:.0f}x", f"{librosa_speed:.0f}x", f"{tf_speed / librosa_speed:.2f}x"))
+    if args.write_markdown:
+        markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
+            "Feature extraction (`benchmarks/features.py`)",
+            "Times real-time per core of the model's embedded TensorFlow front-end and of librosa with the same "
+            f"settings: {setting}.",
+            markdown_report.table(["features", "TF front-end", "librosa", "TF / librosa"], table)))
 
 
 if __name__ == "__main__":

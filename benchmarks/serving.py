@@ -3,6 +3,7 @@ speed and against a naive per-request handler, then a version switch under load.
 
     python benchmarks/serving.py --model workdir/serving_model/emotion [--requests 400] [--concurrency 1 8 32]
     python benchmarks/serving.py --model DIR --quick          # a few seconds per phase, to try it out
+    python benchmarks/serving.py --model DIR --write-markdown  # also write the tables into docs/benchmarks.md
 
 --model (or --model-dir) is a model's base path (integer version folders; the latest is served) or one
 version folder; the server serves a scratch base path whose version 1 links to it, so nothing is
@@ -56,6 +57,7 @@ from speech_emotion.config import MODEL_NAME
 from speech_emotion.serving import config_protos
 from speech_emotion.serving import model_server
 from features import librosa_log_mel  # benchmarks/features.py: the librosa front-end with our settings
+import markdown_report  # benchmarks/markdown_report.py
 
 _BATCHING_PARAMETERS = pathlib.Path(model_server.__file__).parent / "configs" / "batching_parameters.txt"
 _MODEL_NAME = MODEL_NAME
@@ -282,15 +284,16 @@ def _seconds(value) -> str:
     return "never" if value is None else f"{value:.2f} s"
 
 
-def _print_switch(duration: float, result: dict) -> None:
-    print(f"\nversion switch: {duration:g} s at concurrency {_SWITCH_CONCURRENCY}, half REST, half gRPC")
-    print(f"  requests {result['requests']}, failures {result['failures']}, {result['per_second']:.1f} clips/s, "
-          f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms")
-    print(f"  version 2 pushed at {_seconds(result['pushed_s'])}, AVAILABLE at {_seconds(result['available_s'])}, "
-          f"first answered (gRPC) at {_seconds(result['first_v2_answer_s'])}; "
-          f"version 1 last answered at {_seconds(result['last_v1_answer_s'])}")
+def _switch_lines(duration: float, result: dict) -> list:
+    lines = [f"version switch: {duration:g} s at concurrency {_SWITCH_CONCURRENCY}, half REST, half gRPC",
+             f"requests {result['requests']}, failures {result['failures']}, {result['per_second']:.1f} clips/s, "
+             f"p50 {result['p50_ms']:.1f} ms, p99 {result['p99_ms']:.1f} ms",
+             f"version 2 pushed at {_seconds(result['pushed_s'])}, AVAILABLE at {_seconds(result['available_s'])}, "
+             f"first answered (gRPC) at {_seconds(result['first_v2_answer_s'])}; "
+             f"version 1 last answered at {_seconds(result['last_v1_answer_s'])}"]
     if result["failures"]:
-        print(f"  first failure: {result['first_failure']}")
+        lines.append(f"first failure: {result['first_failure']}")
+    return lines
 
 
 def _in_process(version_dir: str, clips: list) -> dict:
@@ -346,6 +349,18 @@ def _run_naive_server(version_dir: str, port: int) -> None:
     _NaiveServer(("127.0.0.1", port), _NaiveHandler).serve_forever()
 
 
+_TABLE_HEADER = ["target", "concurrency", "p50 ms", "p99 ms", "clips/s", "failed"]
+
+
+def _table_row(name: str, concurrency: int, result: dict) -> tuple:
+    """A Markdown row; the in-process row has no latencies (nan), left blank."""
+    def cell(value: float) -> str:
+        return "" if np.isnan(value) else f"{value:.1f}"
+
+    return (name, concurrency, cell(result["p50_ms"]), cell(result["p99_ms"]), cell(result["per_second"]),
+            result.get("failures", 0))
+
+
 def _print_row(name: str, concurrency: int, result: dict, server_log: str = "") -> None:
     failures = result.get("failures", 0)
     print(f"{name:<22} {concurrency:>11} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f} {result['per_second']:>9.1f} "
@@ -371,6 +386,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-threads", type=int, default=os.cpu_count(),
                         help="the model server's num_batch_threads (default: one per core)")
     parser.add_argument("--naive-server-port", type=int, help=argparse.SUPPRESS)  # the naive server's own process
+    markdown_report.add_argument(parser)
     args = parser.parse_args(argv)
     defaults = _QUICK if args.quick else {"requests": 400, "concurrency": [1, 8, 32], "duration": 60.0}
     for name, value in defaults.items():
@@ -390,7 +406,8 @@ def _benchmark(args, scratch: str) -> None:
     clips = _clips(args.requests, args.clip_seconds)
     print(f"{args.requests} requests of one {args.clip_seconds:g} s clip each; model {version_dir}")
     print(f"{'target':<22} {'concurrency':>11} {'p50 ms':>9} {'p99 ms':>9} {'clips/s':>9} {'failed':>7}")
-    _print_row("in-process batched", _IN_PROCESS_BATCH, _in_process(version_dir, clips))
+    rows = [("in-process batched", _IN_PROCESS_BATCH, _in_process(version_dir, clips))]
+    _print_row(*rows[-1])
     rest_port, grpc_port, naive_port = _free_port(), _free_port(), _free_port()
     batching_parameters = _batching_parameters(args.batch_threads, scratch)
     model_server_log, naive_server_log = os.path.join(scratch, "model_server.log"), os.path.join(scratch, "naive_server.log")
@@ -408,14 +425,25 @@ def _benchmark(args, scratch: str) -> None:
                                                 ("model server gRPC", _measure_grpc, grpc_port, model_server_log),
                                                 ("naive REST", _measure_rest, naive_port, naive_server_log)):
             for concurrency in args.concurrency:
-                _print_row(name, concurrency, asyncio.run(measure(port, clips, concurrency)), server_log)
+                rows.append((name, concurrency, asyncio.run(measure(port, clips, concurrency))))
+                _print_row(*rows[-1], server_log)
         switch = asyncio.run(_measure_version_switch(rest_port, grpc_port, clips, args.duration,
                                                      lambda: _push_version(version_dir, base_path, 2)))
-        _print_switch(args.duration, switch)
+        switch_lines = _switch_lines(args.duration, switch)
+        print("", switch_lines[0], *(f"  {line}" for line in switch_lines[1:]), sep="\n")
     finally:
         for server in servers:
             server.terminate()
             server.wait()
+    if args.write_markdown:
+        markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
+            "Serving (`benchmarks/serving.py`)",
+            f"{args.requests} requests of one {args.clip_seconds:g} s clip each (a noisy tone at 16 kHz), clients and "
+            f"servers on the same machine, model `{version_dir}`. The in-process row calls the SavedModel's "
+            f"serving_default on batches of {_IN_PROCESS_BATCH} (the ceiling); the naive row is a per-request librosa "
+            "front-end and Keras `predict`, as public SER web apps do.",
+            markdown_report.table(_TABLE_HEADER, [_table_row(*row) for row in rows]),
+            f"{switch_lines[0][0].upper()}{switch_lines[0][1:]}: " + "; ".join(switch_lines[1:]) + "."))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Training speed of each architecture at its default sizes, with TensorFlow's oneDNN kernels on and off.
 
     python benchmarks/training_speed.py [--architectures cnn cnn_gru ...] [--steps 20] [--batch 64]
+        [--write-markdown [docs/benchmarks.md]]
 
 speech_emotion sets TF_ENABLE_ONEDNN_OPTS=1 unless it is already set: TensorFlow only turns oneDNN on by
 itself on CPUs with AVX-512 class features. Each cell is a fresh process (TensorFlow reads the switch once,
@@ -11,6 +12,8 @@ import argparse
 import os
 import subprocess
 import sys
+
+import markdown_report  # benchmarks/markdown_report.py
 
 ONEDNN_SETTINGS = ("1", "0")
 WARM_UP_STEPS = 2  # the first traces the graph
@@ -60,11 +63,14 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    markdown_report.add_argument(parser)
     args = parser.parse_args(argv)
     if args.child:
         print(measure(args.child, args.steps, args.batch))
         return 0
-    print("| architecture | oneDNN on: ms/step | oneDNN off: ms/step | speed-up |\n|---|---|---|---|")
+    header = ["architecture", "oneDNN on: ms/step", "oneDNN off: ms/step", "speed-up"]
+    print(markdown_report.table(header, []))
+    rows = []
     for architecture in args.architectures:
         milliseconds = {}
         for setting in ONEDNN_SETTINGS:
@@ -74,7 +80,15 @@ def main(argv=None) -> int:
             )
             milliseconds[setting] = float(child.stdout.split()[-1])
         on, off = milliseconds["1"], milliseconds["0"]
-        print(f"| {architecture} | {on:.0f} | {off:.0f} | {off / on:.1f}x |", flush=True)
+        rows.append((architecture, f"{on:.0f}", f"{off:.0f}", f"{off / on:.1f}x"))
+        print(markdown_report.table(header, rows[-1:]).splitlines()[-1], flush=True)
+    if args.write_markdown:
+        markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
+            "Training speed (`benchmarks/training_speed.py`)",
+            f"Median milliseconds per training step (batch {args.batch}, {args.steps} steps, default sizes, random "
+            "log-mels), each cell a fresh process with TensorFlow's oneDNN kernels on or off (importing speech_emotion "
+            "turns them on unless TF_ENABLE_ONEDNN_OPTS is set):",
+            markdown_report.table(header, rows)))
     return 0
 
 
