@@ -222,7 +222,7 @@ def test_ser_ingest_on_an_unparsable_corpus_prints_one_line(tmp_path, capsys):
 
     assert returned != 0
     assert capsys.readouterr().err == (
-        f"ser: error: corpus ravdess at {tmp_path / 'corpus'} yielded no readable example: 1 audio file, none accepted: "
+        f"ser: corpus ravdess at {tmp_path / 'corpus'} yielded no readable example: 1 audio file, none accepted: "
         "1 filename does not match RAVDESS 'MM-VV-EE-II-SS-RR-AA' (e.g. a.wav)\n")
 
 

@@ -59,7 +59,7 @@ def test_pipeline_run_on_an_empty_training_folder_prints_one_line(corpora, tmp_p
                          "--corpus", f"emodb={corpora['emodb']}"])
 
     assert returned != 0
-    assert capsys.readouterr().err == f"ser: error: corpus ravdess at {empty} yielded no readable example: the folder holds no file\n"
+    assert capsys.readouterr().err == f"ser: corpus ravdess at {empty} yielded no readable example: the folder holds no file\n"
 
 
 def test_the_ingestion_component_stops_the_run_before_training_when_no_file_decodes(corpora, tmp_path, capfd):
@@ -77,7 +77,7 @@ def test_the_ingestion_component_stops_the_run_before_training_when_no_file_deco
 
     assert returned != 0
     errors = capfd.readouterr().err
-    assert errors.endswith(f"ser: error: corpus ravdess at {undecodable} yielded no readable example: "
+    assert errors.endswith(f"ser: corpus ravdess at {undecodable} yielded no readable example: "
                            "4 audio files, none accepted: 4 unreadable\n")
     assert "Traceback" not in errors
     assert os.listdir(workdir / "pipeline_root") == ["AudioExampleGen"]
