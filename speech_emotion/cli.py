@@ -41,6 +41,7 @@ def _add_unlabelled_clips_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    from speech_emotion.components.augmentation.config import AugmentationConfig
     from speech_emotion.pipeline import config as pipeline_config
     from speech_emotion.trainer import config as trainer_config
 
@@ -52,7 +53,10 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ensemble", default="", metavar="ARCHITECTURE,...",
                         help="architectures trained after the tuned model, with its settings; the served model averages "
                              "their probabilities with its own")
-    parser.add_argument("--augment-copies", type=int, default=2, help="augmented copies per training clip (0: none)")
+    parser.add_argument("--augment-copies", type=int, default=2, help="augmented copies per training clip at most (0: none)")
+    parser.add_argument("--augment-target-examples", type=int, default=AugmentationConfig.target_examples,
+                        help="fewer copies on larger corpora: about this many training examples, originals included (0: always "
+                             "--augment-copies)")
     parser.add_argument("--min-ua", type=float, default=pipeline_config.BlessingConfig.min_unweighted_accuracy,
                         help="eval unweighted accuracy a model needs to be blessed")
     parser.add_argument("--min-cross-corpus-ua", type=float,
@@ -101,7 +105,8 @@ def _pipeline_run(args) -> int:
         tuning=trainer_config.TuningConfig(
             trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.tuning_algorithm, architectures=names(args.architectures)
         ),
-        augmentation=AugmentationConfig(copies_per_clip=args.augment_copies, seed=args.seed),
+        augmentation=AugmentationConfig(copies_per_clip=args.augment_copies, target_examples=args.augment_target_examples,
+                                        seed=args.seed),
         blessing=pipeline_config.BlessingConfig(
             min_unweighted_accuracy=args.min_ua, min_cross_corpus_unweighted_accuracy=args.min_cross_corpus_ua
         ),

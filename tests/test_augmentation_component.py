@@ -2,6 +2,7 @@
 import speech_emotion  # noqa: F401  (must precede any TensorFlow import)
 
 import collections
+import dataclasses
 import io
 import pathlib
 
@@ -17,6 +18,7 @@ from tfx.types import channel_utils
 from tfx.types import standard_artifacts
 
 from speech_emotion.audio import wav
+from speech_emotion.components.augmentation import augment
 from speech_emotion.components.augmentation import executor
 from speech_emotion.components.augmentation.component import AudioAugmentation
 from speech_emotion.components.augmentation.config import (AugmentationConfig, EchoConfig, NoiseConfig,
@@ -76,12 +78,12 @@ def _write_examples(uri: pathlib.Path, corpus_root: str = "corpus") -> standard_
     return examples
 
 
-def _run(examples, output_uri: pathlib.Path, beam_pipeline_args) -> standard_artifacts.Examples:
+def _run(examples, output_uri: pathlib.Path, beam_pipeline_args, config: AugmentationConfig = CONFIG) -> standard_artifacts.Examples:
     augmented = standard_artifacts.Examples()
     augmented.uri = str(output_uri)
     context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_pipeline_args,
                                                           tmp_dir=str(output_uri.parent / "tmp"))
-    exec_properties = {executor.CONFIG_KEY: CONFIG.to_json(),
+    exec_properties = {executor.CONFIG_KEY: config.to_json(),
                        executor.FEATURE_CONFIG_KEY: DEFAULT_FEATURE_CONFIG.to_json()}
     executor.Executor(context).Do({executor.EXAMPLES_KEY: [examples]}, {executor.AUGMENTED_EXAMPLES_KEY: [augmented]},
                                   exec_properties)
@@ -160,6 +162,33 @@ def test_train_holds_every_original_and_named_augmented_copies(runs):
     assert applied & {"white_noise", "pink_noise", "babble_noise"}
 
 
+def test_a_target_number_of_examples_gives_fewer_copies_to_more_clips(tmp_path):
+    # 6 training clips, a target of 9 examples: half a copy per clip on average, each clip's count fixed by its audio.
+    config = dataclasses.replace(CONFIG, target_examples=9)
+    assert config.mean_copies(6) == 0.5 and config.mean_copies(2) == CONFIG.copies_per_clip and config.mean_copies(20) == 0.0
+    examples = _write_examples(tmp_path / "examples")
+    augmented = _run(examples, tmp_path / "augmented", [], config)
+    originals = _records(pathlib.Path(artifact_utils.get_split_uri([examples], "train")))
+    outputs = _records(pathlib.Path(artifact_utils.get_split_uri([augmented], "train")))
+    copies = collections.Counter(_feature(tf.train.Example.FromString(record), example_features.SOURCE_PATH)[0]
+                                 for record in outputs if record not in set(originals))
+    expected = {}
+    for example in map(tf.train.Example.FromString, originals):
+        key = augment.clip_key(_feature(example, example_features.AUDIO)[0])
+        expected[_feature(example, example_features.SOURCE_PATH)[0]] = augment.copies_of_clip(config.seed, key, 0.5)
+    assert copies == {path: count for path, count in expected.items() if count}
+    assert set(originals) <= set(outputs) and len(outputs) == len(originals) + sum(expected.values())
+
+
+def test_clips_get_the_whole_part_of_the_mean_copies_and_a_fraction_of_them_one_more():
+    keys = [augment.clip_key(str(index).encode()) for index in range(2000)]
+    counts = [augment.copies_of_clip(0, key, 1.25) for key in keys]
+    assert set(counts) == {1, 2}
+    assert np.mean(counts) == pytest.approx(1.25, abs=0.03)
+    assert counts == [augment.copies_of_clip(0, key, 1.25) for key in keys]
+    assert {augment.copies_of_clip(0, key, 2.0) for key in keys} == {2}
+
+
 def test_output_is_the_same_in_process_and_on_two_worker_processes(runs):
     _, in_process, two_workers, _ = runs
     for split in SPLIT_SIZES:
@@ -186,6 +215,7 @@ def test_config_round_trips_through_the_component_exec_properties():
 
 @pytest.mark.parametrize("make", [
     lambda: AugmentationConfig(copies_per_clip=-1),
+    lambda: AugmentationConfig(target_examples=-1),
     lambda: NoiseConfig(probability=1.5),
     lambda: TimeStretchConfig(min_rate=1.3, max_rate=1.2),
     lambda: NoiseConfig(kinds=("brown",)),
@@ -194,7 +224,7 @@ def test_config_round_trips_through_the_component_exec_properties():
         noise=NoiseConfig(probability=0.0), time_stretch=TimeStretchConfig(probability=0.0),
         pitch_shift=PitchShiftConfig(probability=0.0), time_shift=TimeShiftConfig(probability=0.0),
         echo=EchoConfig(probability=0.0), reverb=ReverbConfig(probability=0.0)),
-], ids=["negative copies", "probability above 1", "reversed range", "unknown noise", "impossible RT60", "all off"])
+], ids=["negative copies", "negative target", "probability above 1", "reversed range", "unknown noise", "impossible RT60", "all off"])
 def test_invalid_configs_are_refused(make):
     with pytest.raises(ValueError):
         make()

@@ -23,6 +23,8 @@ RAW_METADATA = dataset_metadata.DatasetMetadata(
     schema_utils.schema_from_feature_spec({
         example_features.AUDIO: tf.io.FixedLenFeature([], tf.string),
         example_features.LABEL: tf.io.FixedLenFeature([], tf.string),
+        example_features.CORPUS: tf.io.FixedLenFeature([], tf.string),
+        example_features.SPEAKER: tf.io.FixedLenFeature([], tf.string),
     })
 )
 
@@ -40,7 +42,8 @@ def _wav_bytes(seed):
 
 @pytest.fixture(scope="module")
 def transformed(tmp_path_factory):
-    raw = [{example_features.AUDIO: _wav_bytes(seed), example_features.LABEL: label.encode()} for seed, label in enumerate(LABELS)]
+    raw = [{example_features.AUDIO: _wav_bytes(seed), example_features.LABEL: label.encode(), example_features.CORPUS: b"ravdess",
+            example_features.SPEAKER: f"ravdess:{seed % 2:02d}".encode()} for seed, label in enumerate(LABELS)]
     custom_config = {preprocessing.FEATURE_CONFIG_KEY: CONFIG.to_json(), preprocessing.EMOTIONS_KEY: list(EMOTIONS)}
     output_dir = str(tmp_path_factory.mktemp("transform"))
     with tft_beam.Context(temp_dir=os.path.join(output_dir, "tmp"), force_tf_compat_v1=False):
@@ -64,6 +67,9 @@ def test_features_have_config_shapes_and_unit_statistics(transformed):
 def test_labels_keep_the_canonical_order_and_the_vocabulary_is_recorded(transformed):
     examples, transform_output = transformed
     assert [int(example[preprocessing.LABEL_INDEX]) for example in examples] == [EMOTIONS.index(label) for label in LABELS]
+    # Corpus and speaker pass through for the Trainer's balancing weights.
+    assert [example[preprocessing.EXAMPLE_SPEAKER] for example in examples] == [f"ravdess:{seed % 2:02d}".encode() for seed in range(len(LABELS))]
+    assert {example[preprocessing.EXAMPLE_CORPUS] for example in examples} == {b"ravdess"}
     vocabulary = transform_output.vocabulary_by_name(preprocessing.LABEL_VOCABULARY)
     assert [word.decode() for word in vocabulary] == ["sad", "happy", "angry"]
 

@@ -20,10 +20,17 @@ def test_members_are_the_model_then_each_other_architecture_once_with_its_settin
 
 
 def test_training_config_round_trips_through_json():
-    training_config = trainer_config.TrainingConfig(epochs=7, model=TUNED, ensemble_architectures=(trainer_config.CNN,))
+    training_config = trainer_config.TrainingConfig(epochs=7, model=TUNED, ensemble_architectures=(trainer_config.CNN,),
+                                                    balance=trainer_config.BalanceConfig(corpus_speaker_exponent=1.0, balance_classes=False))
     assert trainer_config.TrainingConfig.from_json(training_config.to_json()) == training_config
 
 
 def test_unknown_ensemble_architecture_is_rejected():
     with pytest.raises(ValueError, match="ensemble_architectures"):
         trainer_config.TrainingConfig(ensemble_architectures=("transformer",))
+
+
+@pytest.mark.parametrize("exponent", [-0.1, 1.5])
+def test_corpus_speaker_exponent_outside_zero_to_one_is_rejected(exponent):
+    with pytest.raises(ValueError, match="corpus_speaker_exponent"):
+        trainer_config.BalanceConfig(corpus_speaker_exponent=exponent)

@@ -34,15 +34,21 @@ def _train(epochs: int, window: int):
     return model, recorder.weights
 
 
-@pytest.mark.parametrize("epochs, window", [(5, 3), (2, 4)])
-def test_the_model_ends_with_the_mean_of_its_last_epochs_weights(epochs, window):
+@pytest.mark.parametrize("epochs, window, averaged", [(8, 3, 3), (4, 10, 2), (9, 10, 4)])
+def test_the_model_ends_with_the_mean_of_its_last_settled_epochs_weights(epochs, window, averaged):
     model, per_epoch = _train(epochs, window)
 
-    expected = [np.mean(values, axis=0) for values in zip(*per_epoch[-window:])]
+    # A window longer than half the epochs run (an early stop) shrinks to the later half: (9, 10) averages epochs 6-9.
+    expected = [np.mean(values, axis=0) for values in zip(*per_epoch[-averaged:])]
     for actual, mean in zip(model.get_weights(), expected, strict=True):
         np.testing.assert_allclose(actual, mean, rtol=1e-5, atol=1e-6)
     # Not simply the last epoch's weights: training moved them.
     assert any(not np.allclose(actual, last) for actual, last in zip(model.get_weights(), per_epoch[-1]))
+
+
+def test_the_average_covers_at_most_the_later_half_of_the_epochs_run():
+    assert [weight_averaging.settled_epochs(run, 10) for run in (1, 2, 3, 9, 19, 20, 21, 40)] == [1, 1, 1, 4, 9, 10, 10, 10]
+    assert weight_averaging.settled_epochs(30, 3) == 3
 
 
 def test_a_window_must_hold_an_epoch_and_the_config_rejects_a_negative_one():

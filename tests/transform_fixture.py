@@ -20,8 +20,11 @@ def analysed_transform_output(clips: Sequence[Tuple[bytes, str]], feature_config
         # The shape SchemaGen infers for single-valued features.
         example_features.AUDIO: tf.io.FixedLenFeature([1], tf.string),
         example_features.LABEL: tf.io.FixedLenFeature([1], tf.string),
+        example_features.CORPUS: tf.io.FixedLenFeature([1], tf.string),
+        example_features.SPEAKER: tf.io.FixedLenFeature([1], tf.string),
     }))
-    raw = [{example_features.AUDIO: [audio], example_features.LABEL: [label.encode()]} for audio, label in clips]
+    raw = [{example_features.AUDIO: [audio], example_features.LABEL: [label.encode()], example_features.CORPUS: [b"synthetic"],
+            example_features.SPEAKER: [b"synthetic:01"]} for audio, label in clips]
     custom_config = {preprocessing.FEATURE_CONFIG_KEY: feature_config.to_json(), preprocessing.EMOTIONS_KEY: list(emotions)}
     transform_dir = os.path.join(root, "transform")
     with tft_beam.Context(temp_dir=os.path.join(root, "tmp"), force_tf_compat_v1=False):

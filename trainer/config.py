@@ -57,16 +57,38 @@ class ModelConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class BalanceConfig:
+    """How training examples are weighted so that no corpus, speaker or emotion dominates (example_weights).
+
+    Each speaker of a corpus weighs the same in total, however many clips it has (TESS' two speakers hold 2800);
+    each corpus weighs in total its training speakers' count to the power `corpus_speaker_exponent`: 1 makes
+    every speaker of every corpus count the same (CREMA-D's 91 actors would outweigh the rest three to one), 0 every
+    corpus the same (SAVEE's 4 speakers as much as CREMA-D's 91); the square root sits between. Then, with
+    `balance_classes`, every emotion weighs the same in total (calm is RAVDESS' alone). The eval split is weighted
+    the same way, so early stopping and tuning see each of its corpora and speakers, not its largest one.
+    """
+
+    corpus_speaker_exponent: float = 0.5
+    balance_classes: bool = True
+
+    def __post_init__(self):
+        if not 0.0 <= self.corpus_speaker_exponent <= 1.0:
+            raise ValueError(f"corpus_speaker_exponent must be in [0, 1], got {self.corpus_speaker_exponent}")
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     epochs: int = 40
     batch_size: int = 32
     early_stopping_patience: int = 8
     reduce_lr_patience: int = 4
-    # The exported model's weights are the mean of its last this-many epochs' (weight_averaging); 0: the last epoch's.
+    # The exported model's weights are the mean of its last this-many epochs', at most the later half of the epochs run
+    # (weight_averaging.settled_epochs); 0: the last epoch's.
     average_last_epochs: int = 10
     # Seeds Python, NumPy and TensorFlow before the model is built, so a re-run on one Transform output trains the same model.
     seed: int = 0
     model: ModelConfig = ModelConfig()
+    balance: BalanceConfig = BalanceConfig()
     # Architectures trained after the tuned (or configured) model, each with its other settings; the served
     # model averages the probabilities of all of them. Empty: that model alone.
     ensemble_architectures: Tuple[str, ...] = ()
@@ -94,7 +116,8 @@ class TrainingConfig:
         model_fields = fields.pop("model")
         model_fields["conv_filters"] = tuple(model_fields["conv_filters"])
         fields["ensemble_architectures"] = tuple(fields.get("ensemble_architectures", ()))
-        return cls(model=ModelConfig(**model_fields), **fields)
+        balance = BalanceConfig(**fields.pop("balance", {}))
+        return cls(model=ModelConfig(**model_fields), balance=balance, **fields)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -11,6 +11,10 @@ from speech_emotion.data import example_features
 
 LOG_MEL = features.LOG_MEL
 LABEL_INDEX = "label_index"
+# The example's corpus and speaker, passed through for the Trainer's balancing weights (example_weights); named
+# apart from the raw features so the Evaluator's slices on `corpus` see one feature of that name.
+EXAMPLE_CORPUS = "example_corpus"
+EXAMPLE_SPEAKER = "example_speaker"
 # The labels seen in the train split, most frequent first; recorded for reference, label_index uses `emotions`.
 LABEL_VOCABULARY = "label"
 # Keys of the Transform component's custom_config.
@@ -58,4 +62,6 @@ def preprocessing_fn(inputs, custom_config):
     labels = first_value(inputs[example_features.LABEL])
     tft.vocabulary(labels, vocab_filename=LABEL_VOCABULARY)
     outputs[LABEL_INDEX] = label_indices(labels, custom_config[EMOTIONS_KEY])
+    outputs[EXAMPLE_CORPUS] = first_value(inputs[example_features.CORPUS])
+    outputs[EXAMPLE_SPEAKER] = first_value(inputs[example_features.SPEAKER])
     return outputs

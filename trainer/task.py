@@ -16,6 +16,7 @@ from tfx_bsl.public import tfxio
 
 from speech_emotion.config import FeatureConfig
 from speech_emotion.trainer import config as trainer_config
+from speech_emotion.trainer import example_weights
 from speech_emotion.trainer import export
 from speech_emotion.trainer import model as model_lib
 from speech_emotion.trainer import preprocessing
@@ -28,31 +29,48 @@ TRAINING_CONFIG_KEY = "training_config"
 TUNING_CONFIG_KEY = "tuning_config"
 REPORTS_DIR_KEY = "reports_dir"
 SHUFFLE_BUFFER_EXAMPLES = 10000
+# Joins corpus, speaker and label index into the key of an example's weight; no corpus or speaker name holds it.
+GROUP_SEPARATOR = "\x1f"
 
 
-def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool) -> tf.data.Dataset:
-    """(log-mel, label index) batches. The transformed records carry every feature (about 94 KB each); the
-    log-mel and label are kept in memory after the first pass, so later epochs and tuning trials skip
-    reading and parsing them (a third of an epoch's time on 2 CPUs)."""
+def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool,
+                 balance: trainer_config.BalanceConfig) -> tf.data.Dataset:
+    """(log-mel, label index, example weight) batches, the weights balancing the split's corpora, speakers and
+    emotions (example_weights). The transformed records carry every feature (about 94 KB each); the log-mel,
+    label, corpus and speaker are kept in memory after the first pass (the one that counts the groups), so later
+    epochs and tuning trials skip reading and parsing them (a third of an epoch's time on 2 CPUs)."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=preprocessing.LABEL_INDEX, num_epochs=1, shuffle=False),
         schema,
     )
-    dataset = dataset.map(lambda features, labels: (features[preprocessing.LOG_MEL], tf.reshape(labels, [-1]))).cache()
+    dataset = dataset.map(lambda features, labels: (
+        features[preprocessing.LOG_MEL], tf.reshape(labels, [-1]),
+        tf.reshape(features[preprocessing.EXAMPLE_CORPUS], [-1]), tf.reshape(features[preprocessing.EXAMPLE_SPEAKER], [-1]),
+    )).cache()
+    counts = collections.Counter()
+    for _, labels, corpora, speakers in dataset.as_numpy_iterator():
+        counts.update(zip(corpora.tolist(), speakers.tolist(), labels.tolist()))
+    weights = example_weights.group_weights(counts, balance)
+    table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(
+            tf.constant([_group_key(corpus, speaker, label) for corpus, speaker, label in weights], tf.string),
+            tf.constant(list(weights.values()), tf.float32),
+        ),
+        default_value=0.0,
+    )
     if shuffle:
         dataset = dataset.unbatch().shuffle(SHUFFLE_BUFFER_EXAMPLES, reshuffle_each_iteration=True).batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+
+    def weighted(log_mel, labels, corpora, speakers):
+        keys = tf.strings.join([corpora, speakers, tf.strings.as_string(labels)], separator=GROUP_SEPARATOR)
+        return log_mel, labels, table.lookup(keys)
+
+    return dataset.map(weighted).prefetch(tf.data.AUTOTUNE)
 
 
-def class_weights(dataset: tf.data.Dataset, num_classes: int) -> dict:
-    """Inverse-frequency weights so rare emotions count as much as common ones."""
-    counts = collections.Counter()
-    for _, labels in dataset:
-        counts.update(labels.numpy().tolist())
-    total = sum(counts[index] for index in range(num_classes))
-    present = [index for index in range(num_classes) if counts[index]]
-    return {index: total / (len(present) * counts[index]) if counts[index] else 0.0 for index in range(num_classes)}
+def _group_key(corpus: bytes, speaker: bytes, label: int) -> bytes:
+    return GROUP_SEPARATOR.encode().join([corpus, speaker, str(label).encode()])
 
 
 def training_inputs(fn_args: tfx.components.FnArgs):
@@ -66,7 +84,8 @@ def training_inputs(fn_args: tfx.components.FnArgs):
 
     def dataset(files, shuffle):
         return make_dataset(
-            files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema, training_config.batch_size, shuffle
+            files, fn_args.data_accessor, tf_transform_output.transformed_metadata.schema, training_config.batch_size, shuffle,
+            training_config.balance,
         )
 
     return training_config, feature_config, emotions, tf_transform_output, dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False)
@@ -98,7 +117,6 @@ def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
-    weights = class_weights(train_dataset, len(emotions))
     averaging = [weight_averaging.LastEpochsWeightAverage(training_config.average_last_epochs)] if training_config.average_last_epochs else []
     members = []
     for member_config in training_config.member_configs(model_config_for(fn_args, training_config)):
@@ -107,7 +125,6 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             train_dataset,
             validation_data=eval_dataset,
             epochs=training_config.epochs,
-            class_weight=weights,
             callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)) + averaging,
             verbose=2,
         )

@@ -116,7 +116,6 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
             "x": train_dataset,
             "validation_data": eval_dataset,
             "epochs": tuning_config.max_epochs,
-            "class_weight": task.class_weights(train_dataset, len(emotions)),
             # Trials stop as the Trainer's retraining will; KerasTuner gives each trial a TensorBoard directory under this one.
             "callbacks": task.training_callbacks(training_config, os.path.join(summary_dir, TENSORBOARD_DIR)),
             "verbose": 2,

@@ -21,6 +21,7 @@ _ORDER = (TIME_STRETCH, PITCH_SHIFT, TIME_SHIFT, REVERB, ECHO, NOISE)
 _CLIP_STREAM = 0
 _ROOM_STREAM = 1
 _BABBLE_STREAM = 2
+_COPIES_STREAM = 3
 # Peak of an augmented waveform whose transforms pushed it past full scale, so PCM16 never clips.
 _PEAK_LIMIT = 0.99
 
@@ -39,6 +40,14 @@ def clip_key(audio: bytes) -> str:
 def clip_rng(seed: int, key: str, copy_index: int) -> np.random.Generator:
     """The random stream of one augmented copy: the same on any runner and in any element order."""
     return np.random.default_rng([seed, _CLIP_STREAM, _digest(key), copy_index])
+
+
+def copies_of_clip(seed: int, key: str, mean_copies: float) -> int:
+    """A clip's number of copies: the whole part of `mean_copies`, and one more for the fraction of clips its
+    fractional part gives, picked by the clip's content under the seed (so on any runner, in any order)."""
+    whole = int(mean_copies)
+    fraction = mean_copies - whole
+    return whole + int(np.random.default_rng([seed, _COPIES_STREAM, _digest(key)]).random() < fraction)
 
 
 def room_rng(seed: int, room_index: int) -> np.random.Generator:

@@ -53,16 +53,20 @@ class _AugmentClip(beam.DoFn):
         self._copies = beam.metrics.Metrics.counter(self.__class__, "augmented_copies")
 
     def process(self, serialized: bytes, babble_pool: Sequence[Tuple[str, np.ndarray]],
-                impulse_responses: Sequence[np.ndarray]):
+                impulse_responses: Sequence[np.ndarray], training_clips: int):
         yield serialized
-        if not self._config.copies_per_clip:
+        mean_copies = self._config.mean_copies(training_clips)
+        if not mean_copies:
             return
         original = tf.train.Example.FromString(serialized)
         audio = _bytes_value(original, example_features.AUDIO)
         key = augment.clip_key(audio)
+        copies = augment.copies_of_clip(self._config.seed, key, mean_copies)
+        if not copies:
+            return
         waveform = _decode_mono_wav(audio, self._sample_rate)
         talkers = [talker for talker_key, talker in babble_pool if talker_key != key]
-        for copy_index in range(self._config.copies_per_clip):
+        for copy_index in range(copies):
             rng = augment.clip_rng(self._config.seed, key, copy_index)
             augmented, names = augment.augment_waveform(waveform, self._sample_rate, self._config, rng, talkers,
                                                         impulse_responses)
@@ -78,7 +82,8 @@ class _AugmentClip(beam.DoFn):
 
 
 class AugmentExamples(beam.PTransform):
-    """Serialized training tf.Examples in; every original and `copies_per_clip` augmented copies of each out.
+    """Serialized training tf.Examples in; every original and its augmented copies out (`copies_per_clip` each, or
+    fewer under `target_examples`).
 
     Each copy's random draws depend only on the seed, the clip's audio and the copy's index, and
     the babble pool and the simulated rooms only on the seed, so the output set is the same on any
@@ -114,6 +119,7 @@ class AugmentExamples(beam.PTransform):
             | "CollectRooms" >> beam.combiners.ToList()
             | "InRoomOrder" >> beam.Map(_in_room_order)
         )
+        training_clips = examples | "CountClips" >> beam.combiners.Count.Globally()
         return (
             examples
             # Input files are read whole (gzip cannot be split), so spread the clips before the costly step.
@@ -122,5 +128,6 @@ class AugmentExamples(beam.PTransform):
                 _AugmentClip(config, sample_rate),
                 babble_pool=beam.pvalue.AsSingleton(babble_pool),
                 impulse_responses=beam.pvalue.AsSingleton(impulse_responses),
+                training_clips=beam.pvalue.AsSingleton(training_clips),
             )
         )

@@ -153,11 +153,18 @@ _SECTIONS = {
 class AugmentationConfig:
     """How many augmented copies each training clip gets and how each copy is drawn.
 
+    `copies_per_clip` is the most a clip gets; with `target_examples`, fewer when the corpora are large: on
+    average each clip gets `target_examples / training clips - 1` copies (between 0 and `copies_per_clip`),
+    some clips one more than others, chosen by their audio under the seed. An epoch's cost grows with its
+    examples, and more real speakers need copies less. 0: every clip gets `copies_per_clip`.
+
     Every transform is applied independently with its probability; a copy that drew none gets one
     transform picked in proportion to the probabilities, so no copy duplicates its original.
     """
 
     copies_per_clip: int = 2
+    # About 6000 examples: 2 copies per clip for up to 2000 training clips, none from 6000 (the full four corpora).
+    target_examples: int = 6000
     seed: int = 0
     # Training clips sampled (deterministically under the seed) as the source of babble noise.
     babble_pool_size: int = 64
@@ -171,6 +178,8 @@ class AugmentationConfig:
     def __post_init__(self):
         if self.copies_per_clip < 0:
             raise ValueError(f"copies_per_clip must not be negative, got {self.copies_per_clip}")
+        if self.target_examples < 0:
+            raise ValueError(f"target_examples must not be negative, got {self.target_examples}")
         if self.seed < 0:
             raise ValueError(f"seed must not be negative, got {self.seed}")
         if self.babble_pool_size < 0:
@@ -182,6 +191,12 @@ class AugmentationConfig:
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    def mean_copies(self, training_clips: int) -> float:
+        """Copies per clip on average for a train split of this many clips."""
+        if not self.target_examples or not training_clips:
+            return float(self.copies_per_clip)
+        return min(float(self.copies_per_clip), max(0.0, self.target_examples / training_clips - 1.0))
 
     @classmethod
     def from_json(cls, text: str) -> "AugmentationConfig":
