@@ -94,6 +94,9 @@ def fingerprint(corpora: Sequence[corpus_spec.CorpusSpec]) -> str:
     digest = hashlib.sha256()
     for corpus in corpora:
         digest.update(f"{corpus.name}={corpus.path}:{corpus.role}\n".encode())
+        if not os.path.isdir(corpus.path):
+            # A cloud run's folders (/gcs/...) exist where it runs, not where it is compiled.
+            continue
         for folder, names in corpus_files.walk(corpus.path):
             for name in names:
                 path = os.path.join(folder, name)
