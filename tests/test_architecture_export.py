@@ -38,6 +38,7 @@ def _wav_bytes(frequency, sample_rate=16000):
 def _serialized(frequency, label, corpus="ravdess"):
     feature = {
         example_features.CORPUS: tf.train.Feature(bytes_list=tf.train.BytesList(value=[corpus.encode()])),
+        example_features.SPEAKER: tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"01"])),
         example_features.AUDIO: tf.train.Feature(bytes_list=tf.train.BytesList(value=[_wav_bytes(frequency)])),
         example_features.LABEL: tf.train.Feature(bytes_list=tf.train.BytesList(value=[label.encode()])),
     }

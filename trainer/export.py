@@ -39,7 +39,9 @@ def _raw_audio(audio: tf.Tensor, spec) -> tf.Tensor:
 def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, emotions, feature_config: FeatureConfig, output_dir: str) -> None:
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
-    unlabelled_spec = {name: spec for name, spec in raw_spec.items() if name != example_features.LABEL}
+    # The served signatures read the audio alone: a client's examples need no label, corpus or speaker, which
+    # the Transform passes through for training only.
+    audio_spec = {example_features.AUDIO: raw_spec[example_features.AUDIO]}
     class_names = tf.constant(list(emotions))
 
     def predict(raw_features):
@@ -57,12 +59,12 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def classify(serialized):
-        outputs = predict(tf.io.parse_example(serialized, {example_features.AUDIO: raw_spec[example_features.AUDIO]}))
+        outputs = predict(tf.io.parse_example(serialized, audio_spec))
         return {"classes": outputs["classes"], "scores": outputs["probabilities"]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(serialized):
-        outputs = predict(tf.io.parse_example(serialized, unlabelled_spec))
+        outputs = predict(tf.io.parse_example(serialized, audio_spec))
         return {"probabilities": outputs["probabilities"], "label": outputs["label"]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
