@@ -56,27 +56,16 @@ class FeatureConfig:
         if self.max_input_seconds < self.clip_seconds:
             raise ValueError(f"max_input_seconds {self.max_input_seconds} is shorter than clip_seconds {self.clip_seconds}")
 
-    def sample_rate_problem(self, sample_rate: int) -> Optional[str]:
-        """Why the model contract refuses input audio at `sample_rate` Hz, or None when it accepts it."""
-        if self.min_input_sample_rate <= sample_rate <= self.max_input_sample_rate:
-            return None
-        return (
-            f"sample rate {sample_rate} Hz is outside the supported "
-            f"{self.min_input_sample_rate}..{self.max_input_sample_rate} Hz"
-        )
-
-    def duration_problem(self, num_samples: int, sample_rate: int) -> Optional[str]:
-        """Why the model contract refuses `num_samples` samples at `sample_rate` Hz, or None."""
-        seconds = num_samples / sample_rate
-        if seconds <= self.max_input_seconds:
-            return None
-        return f"audio lasts {seconds:.1f} s, longer than the supported {self.max_input_seconds:g} s"
-
     def check_input_audio(self, sample_rate: int, num_samples: int) -> None:
         """Raises AudioLimitError when input audio lies outside the model contract's bounds."""
-        problem = self.sample_rate_problem(sample_rate) or self.duration_problem(num_samples, sample_rate)
-        if problem:
-            raise AudioLimitError(problem)
+        if not self.min_input_sample_rate <= sample_rate <= self.max_input_sample_rate:
+            raise AudioLimitError(
+                f"sample rate {sample_rate} Hz is outside the supported "
+                f"{self.min_input_sample_rate}..{self.max_input_sample_rate} Hz"
+            )
+        seconds = num_samples / sample_rate
+        if seconds > self.max_input_seconds:
+            raise AudioLimitError(f"audio lasts {seconds:.1f} s, longer than the supported {self.max_input_seconds:g} s")
 
     @property
     def clip_samples(self) -> int:
