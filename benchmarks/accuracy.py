@@ -194,7 +194,7 @@ def emodb_confusion_table(rows) -> str:
 
 def markdown_section(rows, host: dict) -> str:
     spread = spread_table(rows)
-    return "\n".join(filter(None, [
+    return "\n".join(line for line in [
         MARKDOWN_BEGIN,
         "## Accuracy on four corpora (`benchmarks/accuracy.py`)",
         "",
@@ -206,7 +206,7 @@ def markdown_section(rows, host: dict) -> str:
         "",
         table(rows),
         "",
-        spread and "Mean ± standard deviation over seeds:\n\n" + spread + "\n",
+        ("Mean ± standard deviation over seeds:\n\n" + spread + "\n") if spread else None,
         "Wall minutes per component (ML Metadata):",
         "",
         component_table(rows),
@@ -214,7 +214,7 @@ def markdown_section(rows, host: dict) -> str:
         f"Targets (means over seeds): RAVDESS UA >= {TARGETS['ravdess']}, CREMA-D UA >= {TARGETS['cremad']}, "
         f"EmoDB {len(EMODB_CLASSES)}-class UA >= {TARGETS['emodb']}.",
         MARKDOWN_END,
-    ]))
+    ] if line is not None)
 
 
 def write_markdown(path: str, section: str) -> None:
