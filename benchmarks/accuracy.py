@@ -253,7 +253,9 @@ def main(argv=None) -> int:
     corpora = tuple(corpus_spec.CorpusSpec(name, os.path.join(args.corpora, name), corpus_spec.TRAIN_ROLE) for name in TRAINING_CORPORA)
     corpora += (corpus_spec.CorpusSpec("emodb", os.path.join(args.corpora, "emodb"), corpus_spec.TEST_ROLE),)
     base = pipeline_config.make_config(
-        args.workdir, ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_speakers=EVAL_SPEAKERS, test_speakers=TEST_SPEAKERS))
+        args.workdir, ingest.IngestConfig(corpora=corpora, split=splits.SplitConfig(eval_speakers=EVAL_SPEAKERS, test_speakers=TEST_SPEAKERS)),
+        # The architecture rows train their configured model; the tuned row sets its own search below.
+        tuning=trainer_config.TuningConfig(trials=0),
     )
     base = dataclasses.replace(base, training=dataclasses.replace(base.training, seed=args.seed))
     runs = {}

@@ -18,6 +18,7 @@ from speech_emotion.config import AudioLimitError
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import empty_corpus
+from speech_emotion.data.ingest_config import IngestConfig
 from speech_emotion.data import readers
 from speech_emotion.data import records
 from speech_emotion.data import splits
@@ -30,19 +31,6 @@ SILENCE_PEAK = 1e-3
 MIN_SECONDS = 0.1
 
 _QUARANTINED = "quarantined"
-
-
-@dataclasses.dataclass(frozen=True)
-class IngestConfig:
-    corpora: Tuple[corpus_spec.CorpusSpec, ...]
-    split: splits.SplitConfig = splits.SplitConfig()
-    feature: FeatureConfig = FeatureConfig()
-
-    def __post_init__(self):
-        if not any(corpus.role == corpus_spec.TRAIN_ROLE for corpus in self.corpora) and any(
-            corpus.role == corpus_spec.TEST_ROLE for corpus in self.corpora
-        ):
-            raise ValueError("test corpora need at least one training corpus")
 
 
 @dataclasses.dataclass(frozen=True)

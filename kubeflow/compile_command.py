@@ -1,13 +1,14 @@
 """`ser pipeline compile --engine kubeflow`: writes the PipelineJob spec that Vertex AI Pipelines runs.
 
-The corpora come from the same flags as `ser pipeline run`; their paths are those the pipeline
-image sees (on Vertex AI, Cloud Storage mounted under /gcs/BUCKET).
+The pipeline is configured as `ser pipeline run`'s is (--config FILE and the same flags), so both run the same
+components with the same settings; the corpora's paths are those the pipeline image sees (on Vertex AI, Cloud
+Storage mounted under /gcs/BUCKET).
 """
 import argparse
 import typing
 
 if typing.TYPE_CHECKING:
-    from speech_emotion.data import ingest
+    from speech_emotion.pipeline import config as pipeline_config
 
 KUBEFLOW_ENGINE = "kubeflow"
 # What `docker build -f kubeflow/Dockerfile -t speech-emotion-tfx .` tags; Vertex AI needs a pushed image instead.
@@ -20,18 +21,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", required=True, metavar="FILE.json", help="where to write the pipeline spec")
     parser.add_argument("--image", default=DEFAULT_IMAGE,
                         help="the pipeline image every component runs in (kubeflow/Dockerfile), as pushed to a registry")
-    parser.add_argument("--workdir", default="workdir/kubeflow",
-                        help="pipeline root, metadata and pushed models; gs://BUCKET/PATH for Vertex AI")
-    parser.add_argument("--emotions", default="", metavar="EMOTION,...",
-                        help="the model's classes; given, the training corpora need not be readable here")
 
 
-def run(args: argparse.Namespace, ingest_config: "ingest.IngestConfig") -> int:
+def run(args: argparse.Namespace, config: "pipeline_config.PipelineConfig") -> int:
     # Imported here: TFX takes seconds to import, and the parser is built for every `ser` command.
     from speech_emotion.kubeflow import runner
+    from speech_emotion.pipeline import config as pipeline_config
 
-    emotions = [emotion.strip() for emotion in args.emotions.split(",") if emotion.strip()]
-    config = runner.vertex_config(args.workdir, ingest_config, emotions, args.unlabelled_clips)
+    config = pipeline_config.resolved(config)
     runner.compile_pipeline(config, args.output, args.image)
-    print(f"pipeline spec: {args.output} (image {args.image}, pipeline root {config.pipeline_root})")
+    print(f"pipeline spec: {args.output} (image {args.image}, pipeline root {config.pipeline_root}, "
+          f"{config.tuning.trials} tuning trials)")
     return 0

@@ -1,7 +1,6 @@
 """Typed configuration of one pipeline run, derived from a work directory and the corpora."""
 import dataclasses
 import os
-import typing
 from typing import Optional, Tuple
 
 from speech_emotion.components.augmentation.config import AugmentationConfig
@@ -9,14 +8,11 @@ from speech_emotion import config as core_config
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import taxonomy
 from speech_emotion.data import corpus_spec
+from speech_emotion.data import ingest_config
 from speech_emotion.trainer import config as trainer_config
 
 PIPELINE_NAME = "speech-emotion"
 MODEL_NAME = core_config.MODEL_NAME
-
-if typing.TYPE_CHECKING:
-    # Imported where used: ingestion loads Beam (seconds), and `ser` reads BlessingConfig's defaults for every command.
-    from speech_emotion.data import ingest
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,10 +28,12 @@ class BlessingConfig:
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
     workdir: str
-    ingest: "ingest.IngestConfig"
-    emotions: Tuple[str, ...]
+    ingest: ingest_config.IngestConfig
+    # The model's classes; empty until `resolved` reads them from the training corpora.
+    emotions: Tuple[str, ...] = ()
     training: trainer_config.TrainingConfig = trainer_config.TrainingConfig()
-    tuning: trainer_config.TuningConfig = trainer_config.TuningConfig()
+    # A run searches hyperparameters unless told `trials: 0`.
+    tuning: trainer_config.TuningConfig = trainer_config.TuningConfig(trials=10)
     augmentation: AugmentationConfig = AugmentationConfig()
     blessing: BlessingConfig = BlessingConfig()
     pipeline_name: str = PIPELINE_NAME
@@ -68,14 +66,12 @@ class PipelineConfig:
         return os.path.join(self.workdir, "predictions")
 
     @property
-    def unlabelled_ingest(self) -> Optional["ingest.IngestConfig"]:
+    def unlabelled_ingest(self) -> Optional[ingest_config.IngestConfig]:
         """Ingestion of the unlabelled clips alone, so none is dropped as a copy of a training clip."""
-        from speech_emotion.data import ingest
-
         if not self.unlabelled_clips:
             return None
         clips = corpus_spec.CorpusSpec.parse(f"unlabelled={self.unlabelled_clips}", corpus_spec.UNLABELLED_ROLE)
-        return ingest.IngestConfig(corpora=(clips,), feature=self.feature)
+        return ingest_config.IngestConfig(corpora=(clips,), feature=self.feature)
 
     @property
     def feature(self) -> FeatureConfig:
@@ -96,6 +92,25 @@ def training_emotions(corpora) -> Tuple[str, ...]:
     return taxonomy.ordered(labels)
 
 
-def make_config(workdir: str, ingest_config: "ingest.IngestConfig", **overrides) -> PipelineConfig:
-    workdir = os.path.abspath(workdir)
-    return PipelineConfig(workdir=workdir, ingest=ingest_config, emotions=training_emotions(ingest_config.corpora), **overrides)
+def _absolute(path: str) -> str:
+    """Local paths absolute; a URL (gs://BUCKET/...) as given."""
+    return path if "://" in path else os.path.abspath(os.path.expanduser(path))
+
+
+def resolved(config: PipelineConfig) -> PipelineConfig:
+    """The configuration a runner runs: paths absolute, and the emotions as given (in canonical order) or, when
+    none are, read from the training corpora (which then must be readable here)."""
+    if not any(corpus.role == corpus_spec.TRAIN_ROLE for corpus in config.ingest.corpora):
+        raise ValueError("no training corpus: give --corpus NAME=PATH, or list it under ingest.corpora in the configuration file")
+    corpora = tuple(dataclasses.replace(corpus, path=_absolute(corpus.path)) for corpus in config.ingest.corpora)
+    return dataclasses.replace(
+        config,
+        workdir=_absolute(config.workdir),
+        ingest=dataclasses.replace(config.ingest, corpora=corpora),
+        emotions=taxonomy.ordered(config.emotions) if config.emotions else training_emotions(corpora),
+        unlabelled_clips=_absolute(config.unlabelled_clips) if config.unlabelled_clips else None,
+    )
+
+
+def make_config(workdir: str, ingest: ingest_config.IngestConfig, **overrides) -> PipelineConfig:
+    return resolved(PipelineConfig(workdir=workdir, ingest=ingest, **overrides))

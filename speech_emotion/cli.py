@@ -5,6 +5,7 @@ client) never load TensorFlow, Beam or TFX, which take seconds. Errors are one l
 `-v` (anywhere on the command line) adds the traceback, and the full logs of pipeline runs.
 """
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -19,70 +20,108 @@ from speech_emotion.data import splits
 VERBOSE_FLAGS = ("-v", "--verbose")
 
 
-def _add_corpus_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
-    parser.add_argument("--corpus", action="append", default=[], required=required, metavar="NAME=PATH",
-                        help="a training corpus: NAME is one of ravdess, tess, savee, cremad, esd, emodb")
+def _names(text: str) -> tuple:
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
+# The flags of `ser pipeline run|compile|config`: each overrides these keys of the configuration file (--config).
+# (flag, keys, type, metavar, help); the help gets the key and its default.
+_CONFIG_FLAGS = (
+    ("--workdir", ("workdir",), str, "DIR", "pipeline root, metadata, reports and pushed models; gs://BUCKET/PATH for Vertex AI"),
+    ("--eval-fraction", ("ingest.split.eval_fraction",), float, None, "share of each training corpus' speakers held out for eval"),
+    ("--eval-speakers", ("ingest.split.eval_speakers",), splits.speaker_list, "CORPUS:ID,...",
+     "hold out exactly these speakers (e.g. ravdess:17,ravdess:18) instead"),
+    ("--test-speakers", ("ingest.split.test_speakers",), splits.speaker_list, "CORPUS:ID,...",
+     "training-corpus speakers kept out of train and eval (which selects models) and scored in the test split beside "
+     "the test corpora: an unbiased held-out score"),
+    ("--seed", ("ingest.split.seed", "augmentation.seed"), int, None, "seeds the split and augmentation"),
+    ("--emotions", ("emotions",), _names, "EMOTION,...",
+     "the model's classes; given, the training corpora need not be readable here (empty: theirs)"),
+    ("--unlabelled-clips", ("unlabelled_clips",), str, "DIR",
+     "classify every clip under DIR with the blessed model (BulkInferrer); writes `ser batch-predict`'s "
+     "prediction.results-* and prediction.errors_stats-* to WORKDIR/predictions"),
+    ("--tuning-trials", ("tuning.trials",), int, None, "KerasTuner trials; 0 trains the default model without a search"),
+    ("--max-epochs", ("tuning.max_epochs",), int, None, "epochs per tuning trial at most"),
+    ("--tuning-algorithm", ("tuning.algorithm",), str, None, "the search: hyperband or bayesian"),
+    ("--architectures", ("tuning.architectures",), _names, "ARCHITECTURE,...", "architectures the search may choose"),
+    ("--ensemble", ("training.ensemble_architectures",), _names, "ARCHITECTURE,...",
+     "architectures trained after the tuned model, with its settings; the served model averages their probabilities "
+     "with its own"),
+    ("--augment-copies", ("augmentation.copies_per_clip",), int, None, "augmented copies per training clip at most (0: none)"),
+    ("--augment-target-examples", ("augmentation.target_examples",), int, None,
+     "fewer copies on larger corpora: about this many training examples, originals included (0: always --augment-copies)"),
+    ("--min-ua", ("blessing.min_unweighted_accuracy",), float, None, "eval unweighted accuracy a model needs to be blessed"),
+    ("--min-cross-corpus-ua", ("blessing.min_cross_corpus_unweighted_accuracy",), float, None,
+     "unweighted accuracy each --test-corpus needs (on shared emotions) for the push"),
+)
+
+
+def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--corpus", action="append", default=[], metavar="NAME=PATH",
+                        help="a training corpus: NAME is one of ravdess, tess, savee, cremad, esd, emodb; given, replaces "
+                             "the configuration's training corpora")
     parser.add_argument("--test-corpus", action="append", default=[], metavar="NAME=PATH",
-                        help="a cross-corpus test corpus, never trained on")
-    parser.add_argument("--eval-fraction", type=float, default=splits.SplitConfig.eval_fraction,
-                        help="share of each training corpus' speakers held out for eval")
-    parser.add_argument("--eval-speakers", default="", metavar="CORPUS:ID,...",
-                        help="hold out exactly these speakers (e.g. ravdess:17,ravdess:18) instead")
-    parser.add_argument("--test-speakers", default="", metavar="CORPUS:ID,...",
-                        help="training-corpus speakers kept out of train and eval (which selects models) and scored "
-                             "in the test split beside the test corpora: an unbiased held-out score")
-    parser.add_argument("--seed", type=int, default=0)
+                        help="a cross-corpus test corpus, never trained on; given, replaces the configuration's")
 
 
-def _add_unlabelled_clips_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--unlabelled-clips", metavar="DIR",
-                        help="classify every clip under DIR with the blessed model (BulkInferrer); writes `ser batch-predict`'s "
-                             "prediction.results-* and prediction.errors_stats-* to WORKDIR/predictions")
+def _add_config_arguments(parser: argparse.ArgumentParser, section: str = "") -> None:
+    """--config and every flag of _CONFIG_FLAGS; with `section`, only the flags of its keys and no --config."""
+    from speech_emotion.pipeline import config_file
+
+    if not section:
+        parser.add_argument("--config", metavar="FILE.yaml",
+                            help="the pipeline configuration (`ser pipeline config --print` writes one); flags override it")
+    _add_corpus_arguments(parser)
+    for flag, keys, kind, metavar, description in _CONFIG_FLAGS:
+        if keys[0].startswith(section):
+            value = config_file.default(keys[0])
+            shown = ",".join(value) if isinstance(value, tuple) else value
+            default = "" if shown in (None, "") else f", default {shown}"
+            parser.add_argument(flag, type=kind, metavar=metavar, help=f"{description} ({' and '.join(keys)}{default})")
 
 
-def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
-    from speech_emotion.components.augmentation.config import AugmentationConfig
-    from speech_emotion.pipeline import config as pipeline_config
-    from speech_emotion.trainer import config as trainer_config
-
-    parser.add_argument("--tuning-trials", type=int, default=10, help="KerasTuner trials; 0 trains the default model without a search")
-    parser.add_argument("--max-epochs", type=int, default=trainer_config.TuningConfig.max_epochs, help="epochs per tuning trial at most")
-    parser.add_argument("--tuning-algorithm", choices=trainer_config.SEARCH_ALGORITHMS, default=trainer_config.TuningConfig.algorithm)
-    parser.add_argument("--architectures", default=",".join(trainer_config.ARCHITECTURES),
-                        help=f"architectures the search may choose, of: {', '.join(trainer_config.ARCHITECTURES)}")
-    parser.add_argument("--ensemble", default="", metavar="ARCHITECTURE,...",
-                        help="architectures trained after the tuned model, with its settings; the served model averages "
-                             "their probabilities with its own")
-    parser.add_argument("--augment-copies", type=int, default=2, help="augmented copies per training clip at most (0: none)")
-    parser.add_argument("--augment-target-examples", type=int, default=AugmentationConfig.target_examples,
-                        help="fewer copies on larger corpora: about this many training examples, originals included (0: always "
-                             "--augment-copies)")
-    parser.add_argument("--min-ua", type=float, default=pipeline_config.BlessingConfig.min_unweighted_accuracy,
-                        help="eval unweighted accuracy a model needs to be blessed")
-    parser.add_argument("--min-cross-corpus-ua", type=float,
-                        default=pipeline_config.BlessingConfig.min_cross_corpus_unweighted_accuracy,
-                        help="unweighted accuracy each --test-corpus needs (on shared emotions) for the push")
+def _flag_overrides(args, file_values) -> dict:
+    """The configuration keys the flags given set, nested as in the file; --corpus and --test-corpus replace the
+    file's corpora of their role."""
+    overrides: dict = {}
+    for flag, keys, _, _, _ in _CONFIG_FLAGS:
+        value = getattr(args, flag[2:].replace("-", "_"), None)
+        for key in keys if value is not None else ():
+            *parents, name = key.split(".")
+            section = overrides
+            for parent in parents:
+                section = section.setdefault(parent, {})
+            section[name] = value
+    given = {corpus_spec.TRAIN_ROLE: args.corpus, corpus_spec.TEST_ROLE: args.test_corpus}
+    file_corpora = (file_values.get("ingest") or {}).get("corpora") or []
+    kept = [corpus for corpus in file_corpora
+            if not (isinstance(corpus, dict) and given.get(corpus.get("role", corpus_spec.TRAIN_ROLE)))]
+    flagged = [dataclasses.asdict(corpus_spec.CorpusSpec.parse(text, role)) for role, texts in given.items() for text in texts]
+    overrides.setdefault("ingest", {})["corpora"] = kept + flagged
+    return overrides
 
 
-def _ingest_config(args, train_corpora, unlabelled_folders=()):
-    from speech_emotion.data import ingest
+def _pipeline_config(args):
+    """The configuration `--config` and the flags give, not yet resolved (paths as given, emotions maybe empty)."""
+    from speech_emotion.pipeline import config_file
 
-    corpora = (
-        [corpus_spec.CorpusSpec.parse(text, corpus_spec.TRAIN_ROLE) for text in train_corpora]
-        + [corpus_spec.CorpusSpec.parse(text, corpus_spec.TEST_ROLE) for text in args.test_corpus]
-        + [corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE) for path in unlabelled_folders]
-    )
-    split_config = splits.SplitConfig(
-        eval_fraction=args.eval_fraction, eval_speakers=splits.speaker_list(args.eval_speakers),
-        test_speakers=splits.speaker_list(args.test_speakers), seed=args.seed,
-    )
-    return ingest.IngestConfig(corpora=tuple(corpora), split=split_config)
+    file_values = config_file.read(args.config) if args.config else {}
+    values = config_file.merged(file_values, _flag_overrides(args, file_values))
+    if "workdir" not in values:
+        raise ValueError("no work directory: give --workdir DIR, or set workdir in the configuration file (--config)")
+    return config_file.to_config(values, source=args.config)
 
 
 def _ingest(args) -> int:
     from speech_emotion.data import ingest
+    from speech_emotion.data import ingest_config
+    from speech_emotion.pipeline import config_file
 
-    summary = ingest.run(_ingest_config(args, args.corpora + args.corpus, args.unlabelled), args.out, args.beam_arg)
+    args.corpus = args.corpora + args.corpus
+    values = _flag_overrides(args, {})["ingest"]
+    values["corpora"] += [dataclasses.asdict(corpus_spec.CorpusSpec.parse(f"unlabelled={path}", corpus_spec.UNLABELLED_ROLE))
+                          for path in args.unlabelled]
+    summary = ingest.run(config_file.to_config(values, config_class=ingest_config.IngestConfig), args.out, args.beam_arg)
     print(json.dumps(summary, indent=2, sort_keys=True))
     return 0
 
@@ -92,30 +131,18 @@ def _pipeline_run(args) -> int:
     from speech_emotion.pipeline import local_runner
     from speech_emotion.pipeline import progress
 
-    from speech_emotion.components.augmentation.config import AugmentationConfig
-    from speech_emotion.trainer import config as trainer_config
-
-    def names(text):
-        return tuple(name.strip() for name in text.split(",") if name.strip())
-
-    config = pipeline_config.make_config(
-        args.workdir,
-        _ingest_config(args, args.corpus),
-        training=trainer_config.TrainingConfig(ensemble_architectures=names(args.ensemble)),
-        tuning=trainer_config.TuningConfig(
-            trials=args.tuning_trials, max_epochs=args.max_epochs, algorithm=args.tuning_algorithm, architectures=names(args.architectures)
-        ),
-        augmentation=AugmentationConfig(copies_per_clip=args.augment_copies, target_examples=args.augment_target_examples,
-                                        seed=args.seed),
-        blessing=pipeline_config.BlessingConfig(
-            min_unweighted_accuracy=args.min_ua, min_cross_corpus_unweighted_accuracy=args.min_cross_corpus_ua
-        ),
-        unlabelled_clips=os.path.abspath(args.unlabelled_clips) if args.unlabelled_clips else None,
-    )
+    config = pipeline_config.resolved(_pipeline_config(args))
     with progress.reported_run(config.workdir, args.verbose) as (run_progress, log_path):
         run_progress.config = config
         local_runner.run(config)
     print("\n".join(progress.result_lines(config, log_path)))
+    return 0
+
+
+def _pipeline_config_print(args) -> int:
+    from speech_emotion.pipeline import config_file
+
+    print(config_file.to_yaml(_pipeline_config(args)), end="")
     return 0
 
 
@@ -128,7 +155,7 @@ def _demo(args) -> int:
 def _pipeline_compile(args) -> int:
     from speech_emotion.kubeflow import compile_command
 
-    return compile_command.run(args, _ingest_config(args, args.corpus))
+    return compile_command.run(args, _pipeline_config(args))
 
 
 # Commands with their own flag parsers (`ser serve` takes tensorflow_model_server's flags): name -> (main, help).
@@ -166,22 +193,23 @@ def build_parser() -> argparse.ArgumentParser:
     pipeline = commands.add_parser("pipeline", help="run the TFX pipeline")
     pipeline_commands = pipeline.add_subparsers(dest="pipeline_command", required=True)
     run = pipeline_commands.add_parser("run", help="run the pipeline locally on real corpora")
-    run.add_argument("--workdir", required=True)
-    _add_corpus_arguments(run, required=True)
-    _add_training_arguments(run)
-    _add_unlabelled_clips_argument(run)
+    _add_config_arguments(run)
     run.set_defaults(handler=_pipeline_run)
     compile_parser = pipeline_commands.add_parser("compile", help="compile the pipeline for Kubeflow / Vertex AI Pipelines")
     compile_command.add_arguments(compile_parser)
-    _add_corpus_arguments(compile_parser, required=True)
-    _add_unlabelled_clips_argument(compile_parser)
+    _add_config_arguments(compile_parser)
     compile_parser.set_defaults(handler=_pipeline_compile)
+    config_parser = pipeline_commands.add_parser(
+        "config", help="print the configuration run and compile use: defaults, --config FILE and the flags, as YAML")
+    config_parser.add_argument("--print", action="store_true", required=True, help="print it (loadable again with --config)")
+    _add_config_arguments(config_parser)
+    config_parser.set_defaults(handler=_pipeline_config_print, loads_tensorflow=False)
 
     ingest = commands.add_parser("ingest", help="run ingestion alone and print its JSON summary")
     ingest.add_argument("corpora", nargs="+", metavar="NAME=PATH")
     ingest.add_argument("--out", required=True)
     ingest.add_argument("--beam-arg", action="append", default=[], help="a Beam pipeline option, e.g. --beam-arg=--direct_num_workers=2")
-    _add_corpus_arguments(ingest, required=False)
+    _add_config_arguments(ingest, section="ingest.")
     ingest.add_argument("--unlabelled", action="append", default=[], metavar="DIR",
                         help="a folder of unlabelled clips, written as the `unlabelled` split")
     ingest.set_defaults(handler=_ingest)
@@ -212,7 +240,8 @@ def _run(argv, verbose: bool) -> int:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         args.beam_arg = list(args.beam_arg) + unknown
     args.verbose = verbose
-    _import_tensorflow(verbose)
+    if getattr(args, "loads_tensorflow", True):
+        _import_tensorflow(verbose)
     return args.handler(args)
 
 

@@ -36,7 +36,8 @@ def _imports_of(argv):
     (["--help"], 0),
     (["predict", "--help"], 0),
     (["pipeline", "run", "--help"], 0),
-    (["pipeline", "run", "--workdir", "w"], 2),  # --corpus missing: argparse's usage error
+    (["pipeline", "run", "--workdir", "w", "--tuning-trials", "many"], 2),  # argparse's usage error
+    (["pipeline", "config", "--print", "--workdir", "w", "--corpus", "ravdess=/data/ravdess"], 0),
     (["no-such-command"], 2),
 ])
 def test_help_and_argument_errors_import_no_tensorflow_beam_or_tfx(argv, code):
