@@ -14,11 +14,14 @@ pytest.importorskip("kfp.pipeline_spec", reason="TFX's KubeflowV2DagRunner needs
 # After the skip, which spares importing TFX when the test cannot run.
 from speech_emotion import cli  # noqa: E402
 from speech_emotion.data import corpus_spec  # noqa: E402
-from speech_emotion.data import ingest  # noqa: E402
+from speech_emotion.data import ingest_config  # noqa: E402
 from speech_emotion.data import synthetic  # noqa: E402
 from speech_emotion.kubeflow import runner  # noqa: E402
+from speech_emotion.pipeline import config as pipeline_config  # noqa: E402
+from speech_emotion.pipeline import config_file  # noqa: E402
 from speech_emotion.pipeline import pipeline  # noqa: E402
 from speech_emotion.trainer import preprocessing  # noqa: E402
+from speech_emotion.trainer import task  # noqa: E402
 
 RUNNER_FILE = pathlib.Path(__file__).resolve().parents[1] / "kubeflow" / "runner.py"
 IMAGE = "europe-west4-docker.pkg.dev/project/ser/speech-emotion-tfx:test"
@@ -37,8 +40,10 @@ def corpus(tmp_path_factory):
     return str(root)
 
 
-def _ingest_config(corpus_path):
-    return ingest.IngestConfig(corpora=(corpus_spec.CorpusSpec.parse(f"ravdess={corpus_path}"),))
+def _config(workdir, corpus_path, **fields):
+    return pipeline_config.resolved(pipeline_config.PipelineConfig(
+        workdir=workdir, ingest=ingest_config.IngestConfig(corpora=(corpus_spec.CorpusSpec.parse(f"ravdess={corpus_path}"),)),
+        **fields))
 
 
 def _parameter(task, name):
@@ -46,7 +51,7 @@ def _parameter(task, name):
 
 
 def test_spec_holds_every_component_running_in_the_image(corpus, tmp_path):
-    config = runner.vertex_config("gs://bucket/ser", _ingest_config(corpus))
+    config = _config("gs://bucket/ser", corpus)
     spec_path = tmp_path / "spec.json"
 
     returned = runner.compile_pipeline(config, str(spec_path), IMAGE)
@@ -59,7 +64,7 @@ def test_spec_holds_every_component_running_in_the_image(corpus, tmp_path):
     tasks = pipeline_spec["root"]["dag"]["tasks"]
     assert set(COMPONENT_TASKS + RESOLVER_TASKS) <= set(tasks)
     # Whatever else pipeline.py holds (components added later) is compiled too.
-    node_ids = {node.id for node in pipeline.create_pipeline(runner.vertex_config(str(tmp_path), config.ingest)).components}
+    node_ids = {node.id for node in pipeline.create_pipeline(dataclasses.replace(config, workdir=str(tmp_path))).components}
     assert set(tasks) == (node_ids - {RESOLVER_ID}) | set(RESOLVER_TASKS)
 
     executors = pipeline_spec["deploymentSpec"]["executors"]
@@ -83,8 +88,7 @@ def test_spec_holds_every_component_running_in_the_image(corpus, tmp_path):
 
 
 def test_unlabelled_clips_add_bulk_inference_by_the_gated_model_and_prediction_files(corpus, tmp_path):
-    config = dataclasses.replace(runner.vertex_config("gs://bucket/ser", _ingest_config(corpus)),
-                                 unlabelled_clips="/gcs/bucket/new_clips")
+    config = _config("gs://bucket/ser", corpus, unlabelled_clips="/gcs/bucket/new_clips")
 
     tasks = runner.compile_pipeline(config, str(tmp_path / "spec.json"), IMAGE)["pipelineSpec"]["root"]["dag"]["tasks"]
 
@@ -109,13 +113,14 @@ def test_command_compiles_with_given_emotions_and_unreadable_corpora(tmp_path):
     assert json.loads(_parameter(tasks["UnlabelledExampleGen"], "corpora"))[0]["path"] == "/gcs/bucket/new_clips"
 
 
-def test_tfx_cli_compiles_the_runner_file_from_the_environment(corpus, tmp_path):
+def test_tfx_cli_compiles_the_runner_file_from_the_configuration_file(corpus, tmp_path):
     spec_path = tmp_path / "from_env.json"
-    environment = dict(os.environ, SER_WORKDIR="gs://bucket/env", SER_CORPORA=f"ravdess={corpus}", SER_IMAGE=IMAGE,
-                       SER_UNLABELLED_CLIPS="/gcs/bucket/new_clips", SER_PIPELINE_SPEC=str(spec_path),
+    config_path = tmp_path / "pipeline.yaml"
+    config_path.write_text(f"workdir: gs://bucket/env\nunlabelled_clips: /gcs/bucket/new_clips\n"
+                           f"ingest: {{corpora: [{{name: ravdess, path: {corpus}}}]}}\n")
+    environment = dict(os.environ, **{config_file.ENVIRONMENT_VARIABLE: str(config_path)}, SER_IMAGE=IMAGE, SER_PIPELINE_SPEC=str(spec_path),
                        # TFX's CLI looks for kfp in `pip freeze`: this environment's pip.
                        PATH=os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]))
-    environment.pop("SER_TEST_CORPORA", None)
 
     completed = subprocess.run(
         [os.path.join(os.path.dirname(sys.executable), "tfx"), "pipeline", "compile", "--engine", "vertex",
@@ -132,3 +137,71 @@ def test_tfx_cli_compiles_the_runner_file_from_the_environment(corpus, tmp_path)
     images = {executor["container"]["image"] for executor in spec["pipelineSpec"]["deploymentSpec"]["executors"].values()
               if "container" in executor}
     assert images == {IMAGE}
+
+
+SAME_PIPELINE = """\
+ingest:
+  corpora: [{{name: ravdess, path: {corpus}}}]
+  split: {{eval_speakers: ["ravdess:01"]}}
+tuning: {{trials: 3, max_epochs: 4, algorithm: bayesian, architectures: [cnn, cnn_gru]}}
+training: {{epochs: 6, ensemble_architectures: [cnn_bilstm]}}
+augmentation: {{copies_per_clip: 1, target_examples: 0}}
+blessing: {{min_unweighted_accuracy: 0.4, min_cross_corpus_unweighted_accuracy: 0.25}}
+"""
+
+
+def _kubeflow_value(parameter):
+    [(kind, value)] = parameter["runtimeValue"]["constantValue"].items()
+    return {"intValue": int, "doubleValue": float, "stringValue": str}[kind](value)
+
+
+def test_one_configuration_file_compiles_for_vertex_the_pipeline_every_local_runner_runs(corpus, tmp_path, monkeypatch):
+    config_path = tmp_path / "pipeline.yaml"
+    config_path.write_text(SAME_PIPELINE.format(corpus=corpus))
+    spec_path = tmp_path / "vertex.json"
+    # One work directory for both: the local pipeline writes its metadata folder, which gs:// would not take.
+    workdir = ["--workdir", str(tmp_path / "work")]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / config_file.DEFAULT_PATH).write_text(f"workdir: {tmp_path / 'work'}\n" + SAME_PIPELINE.format(corpus=corpus))
+
+    assert cli.main(["pipeline", "compile", "--config", str(config_path), *workdir, "--output", str(spec_path), "--image", IMAGE]) == 0
+    tasks = json.loads(spec_path.read_text())["pipelineSpec"]["root"]["dag"]["tasks"]
+    # `ser pipeline run`'s configuration, and the tfx CLI's (pipeline/local_runner.py and kubeflow/runner.py read ./pipeline.yaml).
+    run_config = pipeline_config.resolved(cli._pipeline_config(cli.build_parser().parse_args(
+        ["pipeline", "run", "--config", str(config_path), *workdir])))
+    assert config_file.from_environment({}) == run_config
+    local = pipeline.create_pipeline(run_config).components
+
+    def task_ids(node_id):
+        return set(RESOLVER_TASKS) if node_id == RESOLVER_ID else {node_id}
+
+    assert [node.id for node in local] == [
+        "AudioExampleGen", RESOLVER_ID, "AudioAugmentation", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
+        "Tuner", "Trainer", "Evaluator", "CrossCorpusGate", "Pusher"]
+    assert set(tasks) == set().union(*(task_ids(node.id) for node in local))
+    for position, node in enumerate(local):
+        upstream = {upstream.id for upstream in node.upstream_nodes}
+        # The local order is one Vertex may run them in, and both have the same edges.
+        assert upstream <= {earlier.id for earlier in local[:position]}
+        for task_id in task_ids(node.id):
+            dependencies = tasks[task_id].get("dependentTasks", [])
+            assert {RESOLVER_ID if name in RESOLVER_TASKS else name for name in dependencies} == upstream, task_id
+        if node.id != RESOLVER_ID:
+            compiled = {name: _kubeflow_value(value) for name, value in tasks[node.id]["inputs"]["parameters"].items()}
+            assert compiled == {name: value for name, value in node.exec_properties.items() if value is not None}, node.id
+
+    def custom_config(task, key):
+        return json.loads(json.loads(_parameter(tasks[task], "custom_config"))[key])
+
+    assert custom_config("Tuner", task.TUNING_CONFIG_KEY) == {
+        "trials": 3, "max_epochs": 4, "algorithm": "bayesian", "architectures": ["cnn", "cnn_gru"], "seed": 0}
+    assert custom_config("Trainer", task.TUNING_CONFIG_KEY)["trials"] == 3
+    training = custom_config("Trainer", task.TRAINING_CONFIG_KEY)
+    assert (training["epochs"], training["ensemble_architectures"]) == (6, ["cnn_bilstm"])
+    augmentation = json.loads(_parameter(tasks["AudioAugmentation"], "config"))
+    assert (augmentation["copies_per_clip"], augmentation["target_examples"]) == (1, 0)
+    assert json.loads(_parameter(tasks["AudioExampleGen"], "split_config"))["eval_speakers"] == ["ravdess:01"]
+    assert _kubeflow_value(tasks["CrossCorpusGate"]["inputs"]["parameters"]["min_unweighted_accuracy"]) == 0.25
+    [gated] = [metric for spec in json.loads(_parameter(tasks["Evaluator"], "eval_config"))["metrics_specs"]
+               for metric in spec["metrics"] if "per_slice_thresholds" in metric]
+    assert gated["per_slice_thresholds"][0]["threshold"]["value_threshold"]["lower_bound"] == 0.4

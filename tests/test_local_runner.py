@@ -6,7 +6,7 @@ from speech_emotion import cli
 from speech_emotion.data import corpus_spec
 from speech_emotion.data import splits
 from speech_emotion.data import synthetic
-from speech_emotion.pipeline import local_runner
+from speech_emotion.pipeline import config_file
 
 
 @pytest.fixture(scope="module")
@@ -19,36 +19,38 @@ def corpora(tmp_path_factory):
     return paths
 
 
-def test_environment_configures_corpora_and_held_out_speakers(corpora, tmp_path):
-    config = local_runner.config_from_environment({
-        "SER_WORKDIR": str(tmp_path / "work"), "SER_CORPORA": f"ravdess={corpora['ravdess']}", "SER_TEST_CORPORA": f"emodb={corpora['emodb']}",
-        "SER_EVAL_SPEAKERS": "ravdess:15, ravdess:16,", "SER_TEST_SPEAKERS": "ravdess:17",
-    })
+def _config_environment(tmp_path, text):
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(text)
+    return {config_file.ENVIRONMENT_VARIABLE: str(path)}
+
+
+def test_the_configuration_file_sets_corpora_and_held_out_speakers(corpora, tmp_path):
+    config = config_file.from_environment(_config_environment(tmp_path, f"""
+workdir: {tmp_path / "work"}
+ingest:
+  corpora:
+    - {{name: ravdess, path: {corpora["ravdess"]}}}
+    - {{name: emodb, path: {corpora["emodb"]}, role: test}}
+  split: {{eval_speakers: ["ravdess:15", "ravdess:16"], test_speakers: ["ravdess:17"]}}
+"""))
 
     assert [(spec.name, spec.path, spec.role) for spec in config.ingest.corpora] == [
         ("ravdess", corpora["ravdess"], corpus_spec.TRAIN_ROLE), ("emodb", corpora["emodb"], corpus_spec.TEST_ROLE)]
     assert config.emotions == ("neutral", "angry")
-    assert config.ingest.split.eval_speakers == ("ravdess:15", "ravdess:16")
-    assert config.ingest.split.test_speakers == ("ravdess:17",)
+    assert config.ingest.split == splits.SplitConfig(eval_speakers=("ravdess:15", "ravdess:16"), test_speakers=("ravdess:17",))
     assert config.workdir == str(tmp_path / "work")
 
 
-def test_environment_without_held_out_speakers_uses_the_eval_fraction(corpora, tmp_path):
-    config = local_runner.config_from_environment({"SER_WORKDIR": str(tmp_path), "SER_CORPORA": f"ravdess={corpora['ravdess']}"})
-
-    assert config.ingest.split == splits.SplitConfig()
-
-
-@pytest.mark.parametrize("environment", [{"SER_CORPORA": "ravdess=/data/ravdess"}, {"SER_WORKDIR": "/tmp/w", "SER_CORPORA": ""}])
-def test_environment_without_workdir_or_corpora_is_rejected(environment):
-    with pytest.raises(ValueError, match="SER_WORKDIR and SER_CORPORA"):
-        local_runner.config_from_environment(environment)
-
-
 def test_a_speaker_in_both_held_out_lists_is_rejected(corpora, tmp_path):
-    with pytest.raises(ValueError, match="both eval and test"):
-        local_runner.config_from_environment({"SER_WORKDIR": str(tmp_path), "SER_CORPORA": f"ravdess={corpora['ravdess']}",
-                                              "SER_EVAL_SPEAKERS": "ravdess:17", "SER_TEST_SPEAKERS": "ravdess:17"})
+    environment = _config_environment(tmp_path, f"""
+workdir: {tmp_path}
+ingest:
+  corpora: [{{name: ravdess, path: {corpora["ravdess"]}}}]
+  split: {{eval_speakers: ["ravdess:17"], test_speakers: ["ravdess:17"]}}
+""")
+    with pytest.raises(ValueError, match=r"pipeline.yaml: ingest.split: speakers cannot be in both eval and test"):
+        config_file.from_environment(environment)
 
 
 def test_pipeline_run_on_an_empty_training_folder_prints_one_line(corpora, tmp_path, capsys):
