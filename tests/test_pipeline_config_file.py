@@ -1,4 +1,5 @@
 """The pipeline configuration file: flags over the file over the dataclasses' defaults, printed back loadable."""
+import pathlib
 import textwrap
 
 import pytest
@@ -136,3 +137,12 @@ def test_the_environment_names_the_file_the_tfx_cli_runners_read(tmp_path, monke
 
     with pytest.raises(ValueError, match=f"no pipeline configuration at missing.yaml: .* set {config_file.ENVIRONMENT_VARIABLE}"):
         config_file.from_environment({config_file.ENVIRONMENT_VARIABLE: "missing.yaml"})
+
+
+def test_the_documented_example_loads():
+    path = pathlib.Path(__file__).resolve().parents[1] / "docs" / "pipeline.example.yaml"
+
+    config = config_file.to_config(config_file.read(str(path)), source=str(path))
+
+    assert config.tuning.trials == 10 and config.training.ensemble_architectures == ("cnn_gru",)
+    assert [corpus.role for corpus in config.ingest.corpora] == [corpus_spec.TRAIN_ROLE] * 2 + [corpus_spec.TEST_ROLE]
