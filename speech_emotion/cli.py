@@ -93,11 +93,13 @@ def _flag_overrides(args, file_values) -> dict:
                 section = section.setdefault(parent, {})
             section[name] = value
     given = {corpus_spec.TRAIN_ROLE: args.corpus, corpus_spec.TEST_ROLE: args.test_corpus}
-    file_corpora = (file_values.get("ingest") or {}).get("corpora") or []
-    kept = [corpus for corpus in file_corpora
-            if not (isinstance(corpus, dict) and given.get(corpus.get("role", corpus_spec.TRAIN_ROLE)))]
-    flagged = [dataclasses.asdict(corpus_spec.CorpusSpec.parse(text, role)) for role, texts in given.items() for text in texts]
-    overrides.setdefault("ingest", {})["corpora"] = kept + flagged
+    file_ingest = file_values.get("ingest", {})
+    # A malformed ingest section is left to the validation, which names it.
+    if isinstance(file_ingest, dict) and isinstance(file_ingest.get("corpora", []), list):
+        kept = [corpus for corpus in file_ingest.get("corpora", [])
+                if not (isinstance(corpus, dict) and given.get(corpus.get("role", corpus_spec.TRAIN_ROLE)))]
+        flagged = [dataclasses.asdict(corpus_spec.CorpusSpec.parse(text, role)) for role, texts in given.items() for text in texts]
+        overrides.setdefault("ingest", {})["corpora"] = kept + flagged
     return overrides
 
 
