@@ -22,6 +22,7 @@ from speech_emotion.config import MODEL_NAME
 from speech_emotion.data import taxonomy
 from speech_emotion.serving import model_server
 from speech_emotion.serving import warmup_requests
+from speech_emotion.trainer import timeline
 
 EMOTIONS = taxonomy.EMOTIONS
 _FAVOURED_BIAS = 5.0
@@ -48,7 +49,7 @@ class _ContractModel(tf.Module):
         self._bias = tf.constant(_FAVOURED_BIAS * np.eye(len(EMOTIONS))[EMOTIONS.index(favoured_emotion)], tf.float32)
         self._emotions = tf.constant(EMOTIONS)
 
-    def _predict(self, audio):
+    def predict_clips(self, audio):
         statistics = tf.map_fn(_statistics, audio, fn_output_signature=tf.TensorSpec([_NUM_STATISTICS], tf.float32))
         probabilities = tf.nn.softmax(tf.matmul(statistics, self._weights) + self._bias)
         classes = tf.tile(self._emotions[tf.newaxis, :], [tf.shape(audio)[0], 1])
@@ -56,7 +57,7 @@ class _ContractModel(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve(self, audio):
-        probabilities, classes = self._predict(audio)
+        probabilities, classes = self.predict_clips(audio)
         return {"probabilities": probabilities, "classes": classes,
                 "label": tf.gather(self._emotions, tf.argmax(probabilities, axis=-1))}
 
@@ -65,12 +66,12 @@ class _ContractModel(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def classify(self, inputs):
-        probabilities, classes = self._predict(self._audio_of_examples(inputs))
+        probabilities, classes = self.predict_clips(self._audio_of_examples(inputs))
         return {"classes": classes, "scores": probabilities}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve_examples(self, examples):
-        probabilities, _ = self._predict(self._audio_of_examples(examples))
+        probabilities, _ = self.predict_clips(self._audio_of_examples(examples))
         return {"probabilities": probabilities}
 
 
@@ -81,7 +82,8 @@ def exported_model(favoured_emotion: str = taxonomy.NEUTRAL, warmup: bool = Fals
     export_dir = tempfile.mkdtemp(prefix=f"serving_fixture_{favoured_emotion}_")
     atexit.register(shutil.rmtree, export_dir, ignore_errors=True)
     model = _ContractModel(favoured_emotion)
-    signatures = {"serving_default": model.serve, "classify": model.classify, "serving_examples": model.serve_examples}
+    signatures = {"serving_default": model.serve, "classify": model.classify, "serving_examples": model.serve_examples,
+                  **timeline.timeline_signatures(lambda clips: model.predict_clips(clips)[0], EMOTIONS, DEFAULT_FEATURE_CONFIG)}
     tf.saved_model.save(model, export_dir, signatures=signatures)
     if warmup:
         warmup_requests.write_audio_requests(export_dir, DEFAULT_FEATURE_CONFIG)
