@@ -2,7 +2,8 @@
 
 The model decodes the WAV bytes in its graph and scores a few statistics of the waveform (RMS, peak,
 zero-crossing rate, duration), so its probabilities depend on the audio deterministically; a bias
-towards `favoured_emotion` makes the versions of a test distinguishable by their label.
+towards `favoured_emotion` makes the versions of a test distinguishable by their label. Its `timeline`
+signatures are the exporter's own (trainer/timeline.py) around that model.
 """
 import atexit
 import contextlib
@@ -21,6 +22,7 @@ from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.config import MODEL_NAME
 from speech_emotion.data import taxonomy
 from speech_emotion.serving import model_server
+from speech_emotion.serving import recording_predictions
 from speech_emotion.serving import warmup_requests
 from speech_emotion.trainer import timeline
 
@@ -104,6 +106,14 @@ def reference_probabilities(clips, favoured_emotion: str = taxonomy.NEUTRAL) -> 
     """What the SavedModel itself answers for `clips` (WAV bytes), called in-process."""
     serve = _loaded_model(favoured_emotion).signatures["serving_default"]
     return serve(audio=tf.constant(list(clips)))["probabilities"].numpy()
+
+
+def reference_timeline(recordings, favoured_emotion: str = taxonomy.NEUTRAL):
+    """What the SavedModel's `timeline` signature answers for `recordings` (WAV bytes), called in-process:
+    one recording_predictions.RecordingPrediction each."""
+    signature = _loaded_model(favoured_emotion).signatures[recording_predictions.SIGNATURE_NAME]
+    outputs = signature(audio=tf.constant(list(recordings)))
+    return recording_predictions.from_outputs({name: value.numpy() for name, value in outputs.items()})
 
 
 def wav_clip(seconds: float = 0.5, sample_rate: int = 16000, channels: int = 1, frequency: float = 220.0,

@@ -20,7 +20,8 @@ Signatures:
                         overall_label          string  [batch]
                         duration_seconds       float32 [batch]              at sample_rate
                         classes                string  [batch, classes]
-  timeline_examples   examples: serialized tf.Example with `audio` -> the same (what BulkInferrer calls)
+  timeline_examples   examples: serialized tf.Example with `audio` -> the same, overall_label shaped [batch, 1]
+                      (what BulkInferrer calls; its RunInference cannot split a [batch] string tensor)
 The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four and
 inside `timeline` for each window;
 `features` runs the same front-end with the exported FeatureConfig, without the normalisation.

@@ -97,8 +97,8 @@ def timeline_outputs(audio: tf.Tensor, judge_clips: JudgeClips, class_names: typ
 
 def timeline_signatures(judge_clips: JudgeClips, class_names: typing.Sequence[str],
                         config: FeatureConfig) -> typing.Dict[str, tf.types.experimental.GenericFunction]:
-    """The `timeline` (WAV bytes [batch]) and `timeline_examples` (serialized tf.Example [batch] with `audio`)
-    signatures, to save with the model that `judge_clips` runs."""
+    """The `timeline` (WAV bytes [batch]) and `timeline_examples` (serialized tf.Example [batch] with `audio`;
+    overall_label [batch, 1]) signatures, to save with the model that `judge_clips` runs."""
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.AUDIO_INPUT)])
     def timeline(audio):
@@ -107,6 +107,10 @@ def timeline_signatures(judge_clips: JudgeClips, class_names: typing.Sequence[st
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=names.EXAMPLES_INPUT)])
     def timeline_examples(serialized):
         audio = tf.io.parse_example(serialized, {example_features.AUDIO: tf.io.FixedLenFeature([], tf.string)})
-        return timeline_outputs(audio[example_features.AUDIO], judge_clips, class_names, config)
+        outputs = timeline_outputs(audio[example_features.AUDIO], judge_clips, class_names, config)
+        # tfx_bsl's RunInference, which BulkInferrer runs, writes each example's row of every output as a tensor
+        # and fails on the row of a [batch] string tensor, a bare string.
+        outputs[names.OVERALL_LABEL] = outputs[names.OVERALL_LABEL][:, tf.newaxis]
+        return outputs
 
     return {names.SIGNATURE_NAME: timeline, names.EXAMPLES_SIGNATURE_NAME: timeline_examples}
