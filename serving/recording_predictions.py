@@ -24,7 +24,7 @@ DURATION_SECONDS = "duration_seconds"
 CLASSES = "classes"
 OUTPUTS = (PROBABILITIES, LABEL, START_SECONDS, END_SECONDS, WINDOW_COUNT, OVERALL_PROBABILITIES, OVERALL_LABEL,
            DURATION_SECONDS, CLASSES)
-# Seconds are reported to the millisecond.
+# Seconds are reported to the millisecond: the model's float32 seconds put 7.6 s at 7.599999904632568.
 _SECONDS_DECIMALS = 3
 
 
@@ -52,24 +52,24 @@ class RecordingPrediction:
 
     def to_json(self) -> dict:
         """As `ser predict --json` prints it (without the file)."""
-        return {
-            "duration_seconds": round(self.duration_seconds, _SECONDS_DECIMALS),
-            "overall": dataclasses.asdict(self.overall),
-            "timeline": self._timeline_json(),
-        }
+        return {"duration_seconds": self.duration_seconds, "overall": dataclasses.asdict(self.overall),
+                "timeline": self._timeline_json()}
 
     def to_batch_json(self) -> dict:
         """As `ser batch-predict` writes a prediction: the overall answer first, then its timeline."""
-        return {**dataclasses.asdict(self.overall), "duration_seconds": round(self.duration_seconds, _SECONDS_DECIMALS),
+        return {**dataclasses.asdict(self.overall), "duration_seconds": self.duration_seconds,
                 "timeline": self._timeline_json()}
 
     def _timeline_json(self) -> typing.List[dict]:
-        return [{**dataclasses.asdict(window), "start_seconds": round(window.start_seconds, _SECONDS_DECIMALS),
-                 "end_seconds": round(window.end_seconds, _SECONDS_DECIMALS)} for window in self.timeline]
+        return [dataclasses.asdict(window) for window in self.timeline]
 
 
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _seconds(value) -> float:
+    return round(float(value), _SECONDS_DECIMALS)
 
 
 def _probabilities(classes: typing.Sequence[str], values) -> typing.Dict[str, float]:
@@ -85,12 +85,12 @@ def from_outputs(outputs: typing.Mapping[str, typing.Any]) -> typing.List[Record
     for row in range(len(outputs[WINDOW_COUNT])):
         classes = [_text(emotion) for emotion in outputs[CLASSES][row]]
         timeline = [
-            WindowPrediction(float(outputs[START_SECONDS][row][window]), float(outputs[END_SECONDS][row][window]),
+            WindowPrediction(_seconds(outputs[START_SECONDS][row][window]), _seconds(outputs[END_SECONDS][row][window]),
                              _text(outputs[LABEL][row][window]),
                              _probabilities(classes, outputs[PROBABILITIES][row][window]))
             for window in range(int(outputs[WINDOW_COUNT][row]))
         ]
         overall = EmotionPrediction(_text(outputs[OVERALL_LABEL][row]),
                                     _probabilities(classes, outputs[OVERALL_PROBABILITIES][row]))
-        predictions.append(RecordingPrediction(float(outputs[DURATION_SECONDS][row]), overall, timeline))
+        predictions.append(RecordingPrediction(_seconds(outputs[DURATION_SECONDS][row]), overall, timeline))
     return predictions
