@@ -60,6 +60,8 @@ def wav_bytes_of_file(path: str, limits: FeatureConfig) -> bytes:
     """What a client sends the model for a local audio file: its bytes when it is a WAV (the model parses WAV,
     odd-sized chunks and all, and mixes and resamples it itself); otherwise the file decoded here, without
     TensorFlow, as 16-bit PCM WAV at its own rate and channels."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
     with open(path, "rb") as audio_file:
         data = audio_file.read()
     if is_wav(data):
