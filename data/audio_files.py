@@ -15,6 +15,7 @@ import re
 import numpy as np
 import soundfile
 
+from speech_emotion.audio import wav_encoding
 from speech_emotion.config import AudioLimitError
 from speech_emotion.config import FeatureConfig
 
@@ -49,6 +50,24 @@ def decode_audio_file(path: str, limits: FeatureConfig, use_tensorflow_io: bool 
         limits.check_input_audio(sample_rate, samples.shape[0])
         return samples, sample_rate
     raise AudioDecodeError(f"cannot decode {path}: " + "; ".join(reasons))
+
+
+def is_wav(data: bytes) -> bool:
+    return len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+
+
+def wav_bytes_of_file(path: str, limits: FeatureConfig) -> bytes:
+    """What a client sends the model for a local audio file: its bytes when it is a WAV (the model parses WAV,
+    odd-sized chunks and all, and mixes and resamples it itself); otherwise the file decoded here, without
+    TensorFlow, as 16-bit PCM WAV at its own rate and channels."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(path)
+    with open(path, "rb") as audio_file:
+        data = audio_file.read()
+    if is_wav(data):
+        return data
+    samples, sample_rate = decode_audio_file(path, limits, use_tensorflow_io=False)
+    return wav_encoding.encode_wav_pcm16(samples, sample_rate)
 
 
 def to_mono(samples: np.ndarray) -> np.ndarray:

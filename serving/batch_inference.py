@@ -1,33 +1,21 @@
-"""A Beam RunInference model handler for the pushed SavedModel's `serving_default` signature.
+"""A Beam RunInference model handler for the pushed SavedModel's `timeline` signature.
 
 Beam's TFModelHandlerTensor loads Keras models and stacks numeric tensors; the pushed model is a
 plain SavedModel whose signature takes a batch of WAV file bytes, so it gets its own handler.
 """
-import os
 from typing import Any, Iterable, Optional, Sequence
 
 import tensorflow as tf
 from apache_beam.ml.inference import base
 
 from speech_emotion.serving import batch_instances
-from speech_emotion.serving import saved_model_predict
-
-SIGNATURE_NAME = "serving_default"
-INPUT_NAME = "audio"
-
-
-def resolve_model_dir(path: str) -> str:
-    """`path` when it is a SavedModel, else the latest version under it (a TF Serving model base path)."""
-    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    if not tf.io.gfile.isdir(path):
-        raise ValueError(f"model directory {path} does not exist")
-    return saved_model_predict.latest_version_dir(path)
+from speech_emotion.serving import recording_predictions
 
 
 class WavSignatureModelHandler(base.ModelHandler[bytes, base.PredictionResult, Any]):
-    """Runs batches of WAV bytes through the signature; each PredictionResult's inference is the
-    prediction as JSON ({"label": ..., "probabilities": {class: probability}}) or an InstanceError.
+    """Runs batches of WAV recordings through the signature; each PredictionResult's inference is the
+    recording's prediction as JSON (RecordingPrediction.to_batch_json: the overall label and probabilities,
+    duration_seconds and the timeline of windows) or an InstanceError.
 
     The model rejects a whole batch for one malformed clip, so a rejected batch is rerun one clip
     at a time and only the clips the model rejects alone fail.
@@ -43,7 +31,7 @@ class WavSignatureModelHandler(base.ModelHandler[bytes, base.PredictionResult, A
 
     def run_inference(self, batch: Sequence[bytes], model: Any,
                       inference_args: Optional[dict] = None) -> Iterable[base.PredictionResult]:
-        signature = model.signatures[SIGNATURE_NAME]
+        signature = model.signatures[recording_predictions.SIGNATURE_NAME]
         try:
             predictions = _predict(signature, batch)
         except tf.errors.OpError:
@@ -58,15 +46,9 @@ class WavSignatureModelHandler(base.ModelHandler[bytes, base.PredictionResult, A
 
 
 def _predict(signature, batch: Sequence[bytes]) -> list:
-    outputs = signature(**{INPUT_NAME: tf.constant(list(batch), tf.string)})
-    labels = outputs["label"].numpy()
-    classes = outputs["classes"].numpy()
-    probabilities = outputs["probabilities"].numpy()
-    return [
-        {"label": labels[row].decode(),
-         "probabilities": {name.decode(): float(value) for name, value in zip(classes[row], probabilities[row])}}
-        for row in range(len(batch))
-    ]
+    outputs = signature(**{recording_predictions.AUDIO_INPUT: tf.constant(list(batch), tf.string)})
+    return [prediction.to_batch_json()
+            for prediction in recording_predictions.from_outputs({name: value.numpy() for name, value in outputs.items()})]
 
 
 def _predict_alone(signature, audio: bytes):

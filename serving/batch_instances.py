@@ -12,7 +12,6 @@ import tempfile
 
 import tensorflow as tf
 
-from speech_emotion.audio import wav
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.data import audio_files
 from speech_emotion.data.readers import corpus_files
@@ -44,10 +43,6 @@ def parse_instance(line: str) -> dict:
     return instance
 
 
-def is_wav(data: bytes) -> bool:
-    return len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
-
-
 def wav_bytes(instance: dict) -> bytes:
     """The model input of one instance; raises ValueError for a malformed instance, tf.errors for unreadable files."""
     has_audio, has_uri = AUDIO_FIELD in instance, URI_FIELD in instance
@@ -65,21 +60,20 @@ def wav_bytes(instance: dict) -> bytes:
 
 
 def read_audio_as_wav(uri: str) -> bytes:
-    """The file's bytes when it is WAV; otherwise its audio decoded and re-encoded as 16-bit PCM WAV."""
+    """The file's bytes when it is WAV; otherwise its audio decoded and re-encoded as 16-bit PCM WAV, as every
+    client sends it (audio_files.wav_bytes_of_file)."""
     with tf.io.gfile.GFile(uri, "rb") as file:
         data = file.read()
-    if is_wav(data):
+    if audio_files.is_wav(data):
         return data
     if "://" not in uri:
-        samples, sample_rate = audio_files.decode_audio_file(uri, DEFAULT_FEATURE_CONFIG)
-    else:
-        # The decoders read local files only.
-        with tempfile.TemporaryDirectory() as folder:
-            local_path = os.path.join(folder, "audio" + os.path.splitext(uri)[1])
-            with open(local_path, "wb") as local_file:
-                local_file.write(data)
-            samples, sample_rate = audio_files.decode_audio_file(local_path, DEFAULT_FEATURE_CONFIG)
-    return wav.encode_wav_pcm16(samples, sample_rate)
+        return audio_files.wav_bytes_of_file(uri, DEFAULT_FEATURE_CONFIG)
+    # The decoders read local files only.
+    with tempfile.TemporaryDirectory() as folder:
+        local_path = os.path.join(folder, "audio" + os.path.splitext(uri)[1])
+        with open(local_path, "wb") as local_file:
+            local_file.write(data)
+        return audio_files.wav_bytes_of_file(local_path, DEFAULT_FEATURE_CONFIG)
 
 
 def folder_instances(folder: str) -> list:

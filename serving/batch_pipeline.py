@@ -19,6 +19,7 @@ from speech_emotion.serving import batch_inference
 from speech_emotion.serving import batch_instances
 from speech_emotion.serving import batch_predict
 from speech_emotion.serving import batch_progress
+from speech_emotion.serving import saved_model_predict
 
 RESULTS_PREFIX = "prediction.results"
 ERRORS_PREFIX = "prediction.errors_stats"
@@ -140,7 +141,7 @@ def write_prediction_files(results, errors, output_dir: str, counter: Optional[b
 
 def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] = ()) -> Summary:
     """Runs the batch prediction pipeline to completion; shows a progress bar when it runs on this machine."""
-    model_dir = batch_inference.resolve_model_dir(config.model)
+    model_dir = saved_model_predict.resolve_model_dir(config.model)
     if tf.io.gfile.glob(os.path.join(config.output_dir, "prediction.*")):
         raise ValueError(f"{config.output_dir} already holds prediction files; give an empty or new output folder")
     if tf.io.gfile.isdir(config.input):

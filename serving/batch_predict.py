@@ -5,8 +5,13 @@
 Reads instances as Vertex AI batch prediction sends them (batch_instances.py), one JSON object a
 line, or every audio file under FOLDER, and writes Vertex's output files into the output folder:
 
-  prediction.results-NNNNN-of-NNNNN       {"instance": ..., "prediction": {"label": ..., "probabilities": {...}}}
+  prediction.results-NNNNN-of-NNNNN       {"instance": ..., "prediction": {"label": ..., "probabilities": {...},
+                                           "duration_seconds": ..., "timeline": [{"start_seconds": ..., "end_seconds": ...,
+                                           "label": ..., "probabilities": {...}}, ...]}}
   prediction.errors_stats-NNNNN-of-NNNNN  {"instance": ..., "error": {"status": ..., "message": ...}}
+
+A prediction is the model's `timeline` signature's answer for the whole recording: the label and probabilities are
+the overall answer (its windows weighted by their duration), the timeline its windows' answers.
 
 Every input line gets one output line, except blank lines: the summary printed at the end counts
 them ("skipped_blank"), so results + errors + skipped_blank equals the input lines.
@@ -42,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True,
                         help='a JSON Lines file of instances ({"audio": {"b64": ...}} or {"uri": ...}), or a folder of audio files')
     parser.add_argument("--output", required=True, help="an empty or new folder for prediction.results-* and prediction.errors_stats-*")
-    parser.add_argument("--batch-size", type=int, default=BatchPredictConfig.max_batch_size, help="most clips per model call")
+    parser.add_argument("--batch-size", type=int, default=BatchPredictConfig.max_batch_size, help="most recordings per model call")
     parser.add_argument("--beam-arg", action="append", default=[],
                         help="a Beam pipeline option, e.g. --beam-arg=--runner=DataflowRunner")
 

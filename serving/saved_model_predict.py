@@ -1,8 +1,9 @@
-"""Classifies WAV files with a pushed SavedModel, in core TensorFlow only (as TF Serving runs it).
+"""Classifies WAV files with a pushed SavedModel's `timeline` signature, in core TensorFlow only (as TF Serving runs it).
 
-`python -m speech_emotion.serving.saved_model_predict MODEL_BASE_PATH FILE...` prints one JSON
-object per file, and one line on stderr for each file the model cannot read. It never imports
-tensorflow_io, and says so if anything else did.
+`python -m speech_emotion.serving.saved_model_predict MODEL FILE...` (MODEL a TF Serving model base path, whose
+latest version is used, or one SavedModel folder) prints one JSON object per file, as `ser predict --json` prints
+it, and one line on stderr for each file the model cannot read. It never imports tensorflow_io, and says so if
+anything else did.
 """
 import errno
 import json
@@ -13,6 +14,7 @@ import sys
 import speech_emotion  # noqa: F401
 from speech_emotion import console
 from speech_emotion import user_errors
+from speech_emotion.serving import recording_predictions
 
 PROGRAM = "saved_model_predict"
 # The model's WAV parser fails with "assertion failed: [message] [value]..." inside a graph error's dump.
@@ -39,32 +41,59 @@ def model_error_message(error) -> str:
     return _GRAPH_NOISE.sub("", line).replace("] [", " ").strip("[] ")
 
 
-def predict_wav_files(model_base_path: str, paths):
-    """Yields (path, result) per file: the result is the model's answer, or the ValueError or OSError
-    that file caused. Each file is its own batch, so one the model cannot read fails alone."""
+def resolve_model_dir(path: str) -> str:
+    """`path` when it is a SavedModel, else the latest version under it (a TF Serving model base path)."""
     import tensorflow as tf
 
-    serve = tf.saved_model.load(latest_version_dir(model_base_path)).signatures["serving_default"]
+    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    if not tf.io.gfile.isdir(path):
+        raise FileNotFoundError(errno.ENOENT, "no model base path", path)
+    return latest_version_dir(path)
+
+
+class LoadedModel:
+    """A pushed SavedModel in this process; `timeline` answers as clients.RestClient.timeline does from a server."""
+
+    def __init__(self, model: str):
+        import tensorflow as tf
+
+        self.model_dir = resolve_model_dir(model)
+        self._model = tf.saved_model.load(self.model_dir)
+
+    def timeline(self, wav_recordings) -> list:
+        """One RecordingPrediction per WAV recording; ValueError with the model's reason when it cannot read one."""
+        import tensorflow as tf
+
+        signature = self._model.signatures[recording_predictions.SIGNATURE_NAME]
+        try:
+            outputs = signature(**{recording_predictions.AUDIO_INPUT: tf.constant(list(wav_recordings), tf.string)})
+        except tf.errors.InvalidArgumentError as error:
+            raise ValueError(f"the model cannot read it: {model_error_message(error)}") from None
+        return recording_predictions.from_outputs({name: value.numpy() for name, value in outputs.items()})
+
+    def close(self) -> None:
+        """Nothing to release; here so that callers treat it as they treat a client."""
+
+
+def predict_wav_files(model: str, paths):
+    """Yields (path, result) per file: the result is the model's answer as `ser predict --json` prints it, or
+    the ValueError or OSError that file caused. Each file is its own batch, so one the model cannot read fails alone."""
+    loaded = LoadedModel(model)
     for path in paths:
         try:
             with open(path, "rb") as audio_file:
-                outputs = serve(audio=tf.constant([audio_file.read()]))
-        except OSError as error:
+                [prediction] = loaded.timeline([audio_file.read()])
+        except (OSError, ValueError) as error:
             yield path, error
             continue
-        except tf.errors.InvalidArgumentError as error:
-            yield path, ValueError(f"the model cannot read it: {model_error_message(error)}")
-            continue
-        classes = [name.decode() for name in outputs["classes"][0].numpy()]
-        probabilities = outputs["probabilities"][0].numpy().tolist()
-        yield path, {"file": path, "label": outputs["label"][0].numpy().decode(),
-                     "probabilities": dict(zip(classes, probabilities))}
+        yield path, {"file": path, **prediction.to_json()}
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) < 2:
-        print(f"usage: python -m speech_emotion.serving.{PROGRAM} MODEL_BASE_PATH FILE...", file=sys.stderr)
+        print(f"usage: python -m speech_emotion.serving.{PROGRAM} MODEL FILE...", file=sys.stderr)
         return 2
     console.import_tensorflow()
     failed = False

@@ -2,8 +2,9 @@
 file of tensorflow.serving.PredictionLog records that the server replays after loading the version and
 before serving it, so the first real request does not pay for building and optimising the graphs.
 
-`write_audio_requests` writes the requests every pushed model carries: one Predict on `serving_default`
-and one Classify on `classify`, each with one generated clip of the FeatureConfig's clip length.
+`write_audio_requests` writes the requests every pushed model carries: one Predict on `serving_default`,
+one Classify on `classify` and one Predict on `timeline`, each with one generated clip of the FeatureConfig's
+clip length.
 """
 import os
 import re
@@ -16,6 +17,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from speech_emotion.audio import wav
 from speech_emotion.config import FeatureConfig
+from speech_emotion.serving import recording_predictions
 
 ASSETS_EXTRA = "assets.extra"
 REQUESTS_FILE = "tf_serving_warmup_requests"
@@ -23,6 +25,7 @@ REQUESTS_FILE = "tf_serving_warmup_requests"
 MAX_RECORDS = 1000
 AUDIO_SIGNATURE, AUDIO_INPUT = "serving_default", "audio"
 CLASSIFY_SIGNATURE, AUDIO_FEATURE = "classify", "audio"
+TIMELINE_SIGNATURE = recording_predictions.SIGNATURE_NAME
 
 
 def requests_path(version_dir: str) -> str:
@@ -79,19 +82,24 @@ def warmup_clip(feature_config: FeatureConfig, seed: int = 0) -> bytes:
 
 
 def audio_requests(feature_config: FeatureConfig) -> typing.List[prediction_log_pb2.PredictionLog]:
-    """A Predict on `serving_default` and a Classify on `classify`, one clip each."""
+    """A Predict on `serving_default`, a Classify on `classify` and a Predict on `timeline`, one clip each."""
     clip = warmup_clip(feature_config)
-    predict = prediction_log_pb2.PredictionLog()
-    predict.predict_log.request.model_spec.signature_name = AUDIO_SIGNATURE
-    predict.predict_log.request.inputs[AUDIO_INPUT].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
+    predict, timeline = (_predict_log(signature, clip) for signature in (AUDIO_SIGNATURE, TIMELINE_SIGNATURE))
     classify = prediction_log_pb2.PredictionLog()
     classify.classify_log.request.model_spec.signature_name = CLASSIFY_SIGNATURE
     example = example_pb2.Example()
     example.features.feature[AUDIO_FEATURE].bytes_list.value.append(clip)
     classify.classify_log.request.input.example_list.examples.append(example)
-    return [predict, classify]
+    return [predict, classify, timeline]
+
+
+def _predict_log(signature_name: str, clip: bytes) -> prediction_log_pb2.PredictionLog:
+    log = prediction_log_pb2.PredictionLog()
+    log.predict_log.request.model_spec.signature_name = signature_name
+    log.predict_log.request.inputs[AUDIO_INPUT].CopyFrom(tf.make_tensor_proto([clip], dtype=tf.string))
+    return log
 
 
 def write_audio_requests(version_dir: str, feature_config: FeatureConfig) -> str:
-    """Gives an exported audio model (serving_default and classify signatures) its warm-up file."""
+    """Gives an exported audio model (serving_default, classify and timeline signatures) its warm-up file."""
     return write_requests(version_dir, audio_requests(feature_config))

@@ -1,8 +1,9 @@
 """The web page `ser serve` shows at / on its REST port: upload or record audio, see its emotions.
 
-The page (web/) is static; it windows the audio in the browser and calls the REST API's :predict.
-Its settings come from GET /ui/config.json, built here from the feature config and from the rules
-`ser predict` windows and aggregates by, so the page and the command line judge audio alike.
+The page (web/) is static; it sends the whole recording, decoded and resampled in the browser, as one
+WAV to the REST API's :predict on the model's `timeline` signature, which windows and aggregates it as
+it does for `ser predict`, so the page and the command line judge audio alike. Its settings come from
+GET /ui/config.json, built here.
 """
 import json
 import pathlib
@@ -13,7 +14,7 @@ from aiohttp import web
 from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.config import FeatureConfig
 from speech_emotion.serving import clients
-from speech_emotion.serving import predict_cli
+from speech_emotion.serving import recording_predictions
 
 WEB_DIR = pathlib.Path(__file__).parent / "web"
 PAGE_PATH = "/"
@@ -23,15 +24,13 @@ _ASSETS = {"app.js": "text/javascript", "style.css": "text/css"}
 
 
 def page_config(model_names: typing.Iterable[str], feature_config: FeatureConfig = DEFAULT_FEATURE_CONFIG) -> dict:
-    """What the page needs to cut audio as the model expects and to address the REST API."""
+    """What the page needs to send audio at the model's rate and to address the REST API."""
     names = sorted(model_names)
     return {
         "sample_rate": feature_config.sample_rate,
         "window_seconds": feature_config.clip_seconds,
-        "min_trailing_window_share": predict_cli.MIN_TRAILING_WINDOW_SHARE,
-        "windows_per_request": predict_cli.WINDOWS_PER_REQUEST,
-        "signature_name": clients.SIGNATURE_NAME,
-        "audio_input": clients.AUDIO_INPUT,
+        "signature_name": recording_predictions.SIGNATURE_NAME,
+        "audio_input": recording_predictions.AUDIO_INPUT,
         "model_names": names,
         "default_model_name": clients.DEFAULT_MODEL_NAME if clients.DEFAULT_MODEL_NAME in names or not names else names[0],
     }

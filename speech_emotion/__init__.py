@@ -1,4 +1,4 @@
-"""Speech emotion recognition as a TFX pipeline.
+"""Speech emotion recognition as a TFX pipeline; `speech_emotion.Classifier` (classifier.py) is its Python API.
 
 TensorFlow reads these switches when it is first imported, so they are set here, before any module of
 this package imports it:
@@ -14,3 +14,12 @@ import os
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def __getattr__(name):
+    # `speech_emotion.Classifier` without importing its clients (requests, soundfile) for every user of this package.
+    if name == "Classifier":
+        from speech_emotion.classifier import Classifier
+
+        return Classifier
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

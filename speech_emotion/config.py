@@ -38,6 +38,9 @@ class FeatureConfig:
     min_input_sample_rate: int = 4000
     max_input_sample_rate: int = 192000
     max_input_seconds: float = 600.0
+    # The `timeline` signature cuts a recording into consecutive windows of clip_seconds; a trailing piece
+    # shorter than this share of a window is too short to judge and is dropped, unless it is the whole recording.
+    min_trailing_window_share: float = 0.5
 
     def __post_init__(self):
         if self.win_length > self.n_fft:
@@ -55,6 +58,8 @@ class FeatureConfig:
             )
         if self.max_input_seconds < self.clip_seconds:
             raise ValueError(f"max_input_seconds {self.max_input_seconds} is shorter than clip_seconds {self.clip_seconds}")
+        if not 0 < self.min_trailing_window_share <= 1:
+            raise ValueError(f"need 0 < min_trailing_window_share <= 1, got {self.min_trailing_window_share}")
 
     def check_input_audio(self, sample_rate: int, num_samples: int) -> None:
         """Raises AudioLimitError when input audio lies outside the model contract's bounds."""

@@ -2,7 +2,8 @@
 
 The model decodes the WAV bytes in its graph and scores a few statistics of the waveform (RMS, peak,
 zero-crossing rate, duration), so its probabilities depend on the audio deterministically; a bias
-towards `favoured_emotion` makes the versions of a test distinguishable by their label.
+towards `favoured_emotion` makes the versions of a test distinguishable by their label. Its `timeline`
+signatures are the exporter's own (trainer/timeline.py) around that model.
 """
 import atexit
 import contextlib
@@ -21,7 +22,9 @@ from speech_emotion.config import DEFAULT_FEATURE_CONFIG
 from speech_emotion.config import MODEL_NAME
 from speech_emotion.data import taxonomy
 from speech_emotion.serving import model_server
+from speech_emotion.serving import recording_predictions
 from speech_emotion.serving import warmup_requests
+from speech_emotion.trainer import timeline
 
 EMOTIONS = taxonomy.EMOTIONS
 _FAVOURED_BIAS = 5.0
@@ -48,7 +51,7 @@ class _ContractModel(tf.Module):
         self._bias = tf.constant(_FAVOURED_BIAS * np.eye(len(EMOTIONS))[EMOTIONS.index(favoured_emotion)], tf.float32)
         self._emotions = tf.constant(EMOTIONS)
 
-    def _predict(self, audio):
+    def predict_clips(self, audio):
         statistics = tf.map_fn(_statistics, audio, fn_output_signature=tf.TensorSpec([_NUM_STATISTICS], tf.float32))
         probabilities = tf.nn.softmax(tf.matmul(statistics, self._weights) + self._bias)
         classes = tf.tile(self._emotions[tf.newaxis, :], [tf.shape(audio)[0], 1])
@@ -56,7 +59,7 @@ class _ContractModel(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve(self, audio):
-        probabilities, classes = self._predict(audio)
+        probabilities, classes = self.predict_clips(audio)
         return {"probabilities": probabilities, "classes": classes,
                 "label": tf.gather(self._emotions, tf.argmax(probabilities, axis=-1))}
 
@@ -65,12 +68,12 @@ class _ContractModel(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def classify(self, inputs):
-        probabilities, classes = self._predict(self._audio_of_examples(inputs))
+        probabilities, classes = self.predict_clips(self._audio_of_examples(inputs))
         return {"classes": classes, "scores": probabilities}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
     def serve_examples(self, examples):
-        probabilities, _ = self._predict(self._audio_of_examples(examples))
+        probabilities, _ = self.predict_clips(self._audio_of_examples(examples))
         return {"probabilities": probabilities}
 
 
@@ -81,7 +84,8 @@ def exported_model(favoured_emotion: str = taxonomy.NEUTRAL, warmup: bool = Fals
     export_dir = tempfile.mkdtemp(prefix=f"serving_fixture_{favoured_emotion}_")
     atexit.register(shutil.rmtree, export_dir, ignore_errors=True)
     model = _ContractModel(favoured_emotion)
-    signatures = {"serving_default": model.serve, "classify": model.classify, "serving_examples": model.serve_examples}
+    signatures = {"serving_default": model.serve, "classify": model.classify, "serving_examples": model.serve_examples,
+                  **timeline.timeline_signatures(lambda clips: model.predict_clips(clips)[0], EMOTIONS, DEFAULT_FEATURE_CONFIG)}
     tf.saved_model.save(model, export_dir, signatures=signatures)
     if warmup:
         warmup_requests.write_audio_requests(export_dir, DEFAULT_FEATURE_CONFIG)
@@ -102,6 +106,14 @@ def reference_probabilities(clips, favoured_emotion: str = taxonomy.NEUTRAL) -> 
     """What the SavedModel itself answers for `clips` (WAV bytes), called in-process."""
     serve = _loaded_model(favoured_emotion).signatures["serving_default"]
     return serve(audio=tf.constant(list(clips)))["probabilities"].numpy()
+
+
+def reference_timeline(recordings, favoured_emotion: str = taxonomy.NEUTRAL):
+    """What the SavedModel's `timeline` signature answers for `recordings` (WAV bytes), called in-process:
+    one recording_predictions.RecordingPrediction each."""
+    signature = _loaded_model(favoured_emotion).signatures[recording_predictions.SIGNATURE_NAME]
+    outputs = signature(audio=tf.constant(list(recordings)))
+    return recording_predictions.from_outputs({name: value.numpy() for name, value in outputs.items()})
 
 
 def wav_clip(seconds: float = 0.5, sample_rate: int = 16000, channels: int = 1, frequency: float = 220.0,

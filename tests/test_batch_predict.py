@@ -18,6 +18,7 @@ from speech_emotion.serving import batch_inference
 from speech_emotion.serving import batch_instances
 from speech_emotion.serving import batch_pipeline
 from speech_emotion.serving import batch_predict
+from speech_emotion.serving import saved_model_predict
 
 # A RIFF/WAVE header without chunks: it passes the client's WAV check, and the model rejects it.
 BAD_WAV = b"RIFF\x04\x00\x00\x00WAVE"
@@ -56,15 +57,23 @@ def model_base(tmp_path_factory):
 
 
 def test_handler_reruns_a_rejected_batch_clip_by_clip(model_base):
-    handler = batch_inference.WavSignatureModelHandler(batch_inference.resolve_model_dir(model_base))
-    clips = [_clip(0), BAD_WAV, _clip(1)]
+    handler = batch_inference.WavSignatureModelHandler(saved_model_predict.resolve_model_dir(model_base))
+    long_recording = fixture.wav_clip(seconds=7.6, seed=4)
+    clips = [_clip(0), BAD_WAV, long_recording]
 
     results = list(handler.run_inference(clips, handler.load_model()))
 
     assert [result.example for result in results] == clips
-    expected = fixture.reference_probabilities([clips[0], clips[2]])
-    _assert_prediction_matches(results[0].inference, expected[0])
-    _assert_prediction_matches(results[2].inference, expected[1])
+    _assert_prediction_matches(results[0].inference, fixture.reference_probabilities(clips[:1])[0])
+    [window] = results[0].inference["timeline"]
+    assert (window["start_seconds"], window["end_seconds"]) == (0.0, 0.3)
+    assert window["probabilities"] == results[0].inference["probabilities"]  # one window: the overall answer is its
+    # The long recording's answer is its timeline's: three windows, weighted by their duration.
+    [expected] = fixture.reference_timeline([long_recording])
+    assert results[2].inference == expected.to_batch_json()
+    assert [(window["start_seconds"], window["end_seconds"]) for window in results[2].inference["timeline"]] == [
+        (0.0, 3.0), (3.0, 6.0), (6.0, 7.6)]
+    assert results[2].inference["duration_seconds"] == 7.6
     assert isinstance(results[1].inference, batch_instances.InstanceError)
     assert results[1].inference.status == "INVALID_ARGUMENT"
     assert "fmt chunk" in results[1].inference.message
@@ -160,6 +169,7 @@ def test_folder_input_through_the_command(model_base, tmp_path, capsys):
     _assert_prediction_matches(results["a.wav"], expected[0])
     _assert_prediction_matches(results["nested/b.wav"], expected[1])
     _assert_prediction_matches(results["c.flac"], expected[2])
+    assert all(len(prediction["timeline"]) == 1 and prediction["duration_seconds"] == 0.3 for prediction in results.values())
 
     with pytest.raises(ValueError, match="already holds prediction files"):
         batch_predict.run(args)

@@ -85,6 +85,9 @@ def run(tmp_path_factory):
                                    seconds=0.6, emotions=EMOTIONS)
     copy = os.path.join(clips_dir, "zz_copy_of_first.wav")
     shutil.copyfile(clips[0], copy)
+    long = os.path.join(clips_dir, "long.wav")
+    with open(long, "wb") as long_file:
+        long_file.write(serving_model_fixture.wav_clip(seconds=7.0, seed=5))
     broken = os.path.join(clips_dir, "broken.wav")
     with open(broken, "wb") as broken_file:
         broken_file.write(bytes(np.random.default_rng(1).integers(0, 256, size=3000, dtype=np.uint8)))
@@ -108,7 +111,7 @@ def run(tmp_path_factory):
     written = _write_predictions(root, "blessed", examples, _bulk_infer(root, "inferred", examples, model, blessed), blessed, output_dir)
     refused = _write_predictions(root, "not_blessed", examples, _bulk_infer(root, "not_inferred", examples, model, not_blessed),
                                  not_blessed, "")
-    return dict(clips=clips, copy=copy, broken=broken, examples=examples, written=written, refused=refused,
+    return dict(clips=clips, copy=copy, long=long, broken=broken, examples=examples, written=written, refused=refused,
                 output_dir=output_dir)
 
 
@@ -126,7 +129,7 @@ def _ingested_audio(examples):
 def test_every_clip_gets_the_models_prediction_or_an_error(run):
     results = _lines(run["written"].uri, batch_pipeline.RESULTS_PREFIX)
     errors = _lines(run["written"].uri, batch_pipeline.ERRORS_PREFIX)
-    inputs = run["clips"] + [run["copy"], run["broken"]]
+    inputs = run["clips"] + [run["copy"], run["long"], run["broken"]]
     assert sorted(line["instance"]["uri"] for line in results + errors) == sorted(inputs)
     assert run["written"].get_int_custom_property("results") == len(results) == len(inputs) - 1
     assert run["written"].get_int_custom_property("errors") == len(errors) == 1
@@ -135,18 +138,26 @@ def test_every_clip_gets_the_models_prediction_or_an_error(run):
     assert error["instance"] == {"uri": run["broken"]}
     assert error["error"]["status"] == "INVALID_ARGUMENT" and "unreadable" in error["error"]["message"]
 
-    # The probabilities are the model's own for the ingested audio of each clip.
+    # Each prediction is the model's timeline and overall answer for the ingested audio of the clip.
     audio = _ingested_audio(run["examples"])
     by_uri = {line["instance"]["uri"]: line for line in results}
     kept = sorted(audio)
-    expected = serving_model_fixture.reference_probabilities([audio[uri] for uri in kept])
+    expected = serving_model_fixture.reference_timeline([audio[uri] for uri in kept])
     for uri, reference in zip(kept, expected):
         prediction = by_uri[uri]["prediction"]
         assert list(prediction["probabilities"]) == list(serving_model_fixture.EMOTIONS)
-        np.testing.assert_allclose(list(prediction["probabilities"].values()), reference, rtol=1e-5, atol=1e-6)
-        assert prediction["label"] == serving_model_fixture.EMOTIONS[int(np.argmax(reference))]
+        np.testing.assert_allclose(list(prediction["probabilities"].values()), list(reference.overall.probabilities.values()),
+                                   rtol=1e-5, atol=1e-6)
+        assert prediction["label"] == reference.overall.label
+        assert prediction["timeline"] == reference.to_batch_json()["timeline"]
+        assert by_uri[uri]["instance"][example_features.DURATION_SECONDS] == pytest.approx(prediction["duration_seconds"], abs=0.01)
+    assert [(window["start_seconds"], window["end_seconds"]) for window in by_uri[run["long"]]["prediction"]["timeline"]] == [
+        (0.0, 3.0), (3.0, 6.0)]  # the 1 s tail is under half a window
+    # A clip shorter than a window is answered as serving_default answers it.
+    for uri in run["clips"]:
+        [reference] = serving_model_fixture.reference_probabilities([audio[uri]])
+        np.testing.assert_allclose(list(by_uri[uri]["prediction"]["probabilities"].values()), reference, rtol=1e-6)
         assert by_uri[uri]["instance"]["speaker"].startswith("unlabelled:")
-        assert by_uri[uri]["instance"][example_features.DURATION_SECONDS] == pytest.approx(0.6, abs=0.01)
 
 
 def test_an_identical_copy_gets_the_prediction_of_the_clip_ingestion_kept(run):
@@ -168,7 +179,7 @@ def test_files_are_copied_to_the_output_dir_replacing_an_earlier_runs(run):
 def test_without_a_blessed_model_every_clip_is_an_error(run):
     errors = _lines(run["refused"].uri, batch_pipeline.ERRORS_PREFIX)
     assert _lines(run["refused"].uri, batch_pipeline.RESULTS_PREFIX) == []
-    assert sorted(line["instance"]["uri"] for line in errors) == sorted(run["clips"] + [run["copy"], run["broken"]])
+    assert sorted(line["instance"]["uri"] for line in errors) == sorted(run["clips"] + [run["copy"], run["long"], run["broken"]])
     statuses = {line["instance"]["uri"]: line["error"]["status"] for line in errors}
     assert statuses.pop(run["broken"]) == "INVALID_ARGUMENT"
     assert set(statuses.values()) == {"FAILED_PRECONDITION"}
@@ -177,5 +188,5 @@ def test_without_a_blessed_model_every_clip_is_an_error(run):
 def test_prediction_of_rejects_logs_of_another_signature():
     from tensorflow_serving.apis import prediction_log_pb2
 
-    with pytest.raises(ValueError, match="classify"):
+    with pytest.raises(ValueError, match="timeline_examples"):
         predictions.prediction_of(prediction_log_pb2.PredictionLog(regress_log=prediction_log_pb2.RegressLog()))

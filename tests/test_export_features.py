@@ -1,4 +1,5 @@
-"""The exported model's `features` signature and feature_config.json asset, on a model exported from a real Transform run."""
+"""The exported model's `features` and `timeline` signatures and feature_config.json asset, on a model exported from a
+real Transform run."""
 import io
 import json
 import os
@@ -10,7 +11,7 @@ import soundfile
 import tensorflow as tf
 import transform_fixture
 
-from speech_emotion.audio import features, frontend
+from speech_emotion.audio import features, frontend, wav
 from speech_emotion.config import FeatureConfig
 from speech_emotion.trainer import export, preprocessing
 
@@ -57,7 +58,8 @@ def test_features_signature_gives_unnormalised_features_of_the_exported_config(e
 def test_feature_config_asset_carries_every_setting(exported_dir):
     with open(os.path.join(exported_dir, "assets", export.FEATURE_CONFIG_ASSET)) as config_file:
         recorded = json.load(config_file)
-    for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "center", "clip_seconds", "htk", "norm", "power", "n_mfcc", "n_chroma"):
+    for name in ("sample_rate", "n_fft", "hop_length", "win_length", "n_mels", "fmin", "fmax", "center", "clip_seconds", "htk", "norm", "power", "n_mfcc", "n_chroma",
+                 "min_trailing_window_share"):
         assert name in recorded, name
     assert FeatureConfig(**recorded) == CONFIG
 
@@ -65,3 +67,29 @@ def test_feature_config_asset_carries_every_setting(exported_dir):
 def test_serving_default_still_classifies(exported_dir):
     served = tf.saved_model.load(exported_dir).signatures["serving_default"](audio=tf.constant([_wav_bytes(250.0)]))
     np.testing.assert_allclose(served["probabilities"].numpy().sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_timeline_runs_each_window_through_the_transform_as_serving_default_does(exported_dir):
+    signatures = tf.saved_model.load(exported_dir).signatures
+    rate = CONFIG.sample_rate
+    time_s = np.arange(int(1.3 * rate)) / rate
+    # Silence, then a tone: the trimming inside each window changes what the model sees.
+    recording = np.where(time_s < 0.3, 0.0, 0.3 * np.sin(2 * np.pi * (200.0 + 300.0 * time_s) * time_s))
+    short = _wav_bytes(330.0)  # 0.4 s at 22.05 kHz: under one window
+
+    outputs = signatures["timeline"](audio=tf.constant([wav.encode_wav_pcm16(recording, rate), short]))
+
+    # 1.3 s in 0.5 s windows: the 0.3 s tail is over half a window, kept.
+    assert outputs["window_count"].numpy().tolist() == [3, 1]
+    np.testing.assert_allclose(outputs["start_seconds"].numpy()[0], [0.0, 0.5, 1.0])
+    np.testing.assert_allclose(outputs["end_seconds"].numpy()[0], [0.5, 1.0, 1.3])
+    windows = [wav.encode_wav_pcm16(recording[start:start + CONFIG.clip_samples], rate)
+               for start in range(0, len(recording), CONFIG.clip_samples)]
+    served = signatures["serving_default"](audio=tf.constant(windows))["probabilities"].numpy()
+    np.testing.assert_allclose(outputs["probabilities"].numpy()[0], served, rtol=1e-5, atol=1e-6)
+    weights = np.array([0.5, 0.5, 0.3]) / 1.3
+    np.testing.assert_allclose(outputs["overall_probabilities"].numpy()[0], weights @ served, rtol=1e-5)
+    # A recording under one window is answered exactly as serving_default answers it.
+    alone = signatures["serving_default"](audio=tf.constant([short]))
+    np.testing.assert_array_equal(outputs["overall_probabilities"].numpy()[1], alone["probabilities"].numpy()[0])
+    assert outputs["overall_label"].numpy()[1] == alone["label"].numpy()[0]

@@ -1,6 +1,6 @@
-"""The REST and gRPC clients and `ser predict` against a running server: audio files of several formats
-are decoded client-side, cut into 16 kHz mono windows, and the timeline and overall result agree with
-the model called in-process."""
+"""The REST and gRPC clients and `ser predict` against a running server: WAV files are sent as they are,
+other formats decoded client-side into WAV, and the `timeline` signature's windows and overall answer
+agree with the model called in-process."""
 import io
 import json
 import subprocess
@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 import soundfile
 
+from speech_emotion.config import DEFAULT_FEATURE_CONFIG
+from speech_emotion.data import audio_files
 from speech_emotion.serving import clients
 from speech_emotion.serving import predict_cli
 
@@ -83,14 +85,35 @@ def recordings(tmp_path_factory):
     return paths
 
 
-def test_audio_windows_are_16k_mono_wav_of_the_window_length(recordings):
-    windows, duration = predict_cli.audio_windows(recordings[0], window_seconds=3.0)
-    assert duration == pytest.approx(8.0, abs=0.01)
-    assert [(w.start_seconds, round(w.end_seconds, 2)) for w in windows] == [(0.0, 3.0), (3.0, 6.0), (6.0, 8.0)]
-    for window in windows:
-        with wave.open(io.BytesIO(window.wav_bytes)) as reader:
-            assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) == (16000, 1, 2)
-            assert reader.getnframes() == round((window.end_seconds - window.start_seconds) * 16000)
+def test_a_wav_is_sent_as_it_is_and_other_formats_as_16_bit_wav_of_their_own_rate_and_channels(recordings):
+    with open(recordings[3], "rb") as studio:
+        assert audio_files.wav_bytes_of_file(recordings[3], DEFAULT_FEATURE_CONFIG) == studio.read()
+    with wave.open(io.BytesIO(audio_files.wav_bytes_of_file(recordings[0], DEFAULT_FEATURE_CONFIG))) as reader:
+        assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth(), reader.getnframes()) == (44100, 2, 2, 8 * 44100)
+
+
+@pytest.mark.parametrize("client_class, api", [(clients.RestClient, "rest"), (clients.GrpcClient, "grpc")])
+def test_clients_timeline_answers_what_the_model_answers(addresses, recordings, client_class, api):
+    wav_recordings = [audio_files.wav_bytes_of_file(path, DEFAULT_FEATURE_CONFIG) for path in recordings]
+    client = client_class(addresses[api])
+    predictions = client.timeline(wav_recordings)
+    client.close()
+    expected = fixture.reference_timeline(wav_recordings)
+    assert [len(prediction.timeline) for prediction in predictions] == [count for *_, count in _RECORDINGS]
+    for prediction, reference in zip(predictions, expected):
+        _assert_same_answer(prediction.to_json(), reference.to_json())
+
+
+def _assert_same_answer(answer: dict, expected: dict) -> None:
+    """Equal JSON answers, probabilities to float32's precision (REST sends them as text)."""
+    assert answer["duration_seconds"] == expected["duration_seconds"]
+    assert answer["overall"]["label"] == expected["overall"]["label"]
+    np.testing.assert_allclose(list(answer["overall"]["probabilities"].values()),
+                               list(expected["overall"]["probabilities"].values()), rtol=1e-6)
+    assert [(w["start_seconds"], w["end_seconds"], w["label"], list(w["probabilities"])) for w in answer["timeline"]] == [
+        (w["start_seconds"], w["end_seconds"], w["label"], list(w["probabilities"])) for w in expected["timeline"]]
+    np.testing.assert_allclose([list(w["probabilities"].values()) for w in answer["timeline"]],
+                               [list(w["probabilities"].values()) for w in expected["timeline"]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("api", ["rest", "grpc"])
@@ -98,17 +121,15 @@ def test_predict_cli_json_timeline_and_overall_agree_with_the_model(addresses, r
     flags = ["--server", addresses[api], "--json"] + (["--grpc"] if api == "grpc" else [])
     assert predict_cli.main(recordings + flags) == 0
     results = json.loads(capsys.readouterr().out)
-    assert [result["file"] for result in results] == recordings
-    for result, (_, seconds, _, _, _, window_count), path in zip(results, _RECORDINGS, recordings):
-        windows, _ = predict_cli.audio_windows(path, 3.0)
-        expected = fixture.reference_probabilities([window.wav_bytes for window in windows])
-        timeline = result["timeline"]
-        assert len(timeline) == window_count and result["duration_seconds"] == pytest.approx(seconds, abs=0.05)
-        np.testing.assert_allclose([list(entry["probabilities"].values()) for entry in timeline], expected, rtol=1e-4)
-        durations = np.array([entry["end_seconds"] - entry["start_seconds"] for entry in timeline])
-        overall = durations @ expected / durations.sum()
-        np.testing.assert_allclose(list(result["overall"]["probabilities"].values()), overall, rtol=1e-4)
-        assert result["overall"]["label"] == fixture.EMOTIONS[int(overall.argmax())]
+    assert [result.pop("file") for result in results] == recordings
+    expected = fixture.reference_timeline([audio_files.wav_bytes_of_file(path, DEFAULT_FEATURE_CONFIG) for path in recordings])
+    for result, reference, (_, seconds, _, _, _, window_count) in zip(results, expected, _RECORDINGS):
+        _assert_same_answer(result, reference.to_json())
+        assert len(result["timeline"]) == window_count and result["duration_seconds"] == pytest.approx(seconds, abs=0.05)
+        durations = np.array([entry["end_seconds"] - entry["start_seconds"] for entry in result["timeline"]])
+        windows = np.array([list(entry["probabilities"].values()) for entry in result["timeline"]])
+        np.testing.assert_allclose(list(result["overall"]["probabilities"].values()), durations @ windows / durations.sum(),
+                                   rtol=1e-5)
 
 
 def test_predict_cli_table_and_unreadable_files(addresses, recordings, capsys, tmp_path):
@@ -121,7 +142,8 @@ def test_predict_cli_table_and_unreadable_files(addresses, recordings, capsys, t
     captured = capsys.readouterr()
     assert code == 1
     assert "broken.wav" in captured.err and "missing.flac" in captured.err
-    assert "sample rate 2000 Hz is outside the supported 4000..192000 Hz" in captured.err
+    # A WAV goes to the model as it is, and the model refuses the rate.
+    assert "WAV sample rate (Hz) is outside the supported 4000..192000 Hz" in captured.err and "2000" in captured.err
     rows = captured.out.strip().splitlines()
     assert rows[0].split() == ["file", "window", "(s)", "emotion", "probability"]
     assert rows[1].split()[:2] == [recordings[1], "0.0-2.0"] and rows[2].split()[:2] == [recordings[1], "overall"]

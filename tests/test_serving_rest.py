@@ -14,6 +14,7 @@ import requests
 from tensorflow.core.example import example_pb2
 
 from speech_emotion.serving import model_server
+from speech_emotion.serving import recording_predictions
 
 _CLIPS = [fixture.wav_clip(seconds=0.4 + 0.2 * index, amplitude=0.2 + 0.2 * index, frequency=150 + 100 * index,
                            seed=index, channels=1 + index % 2, sample_rate=(16000, 22050, 8000)[index % 3])
@@ -64,7 +65,7 @@ def test_metadata_lists_the_contract_signatures(url):
     answer = requests.get(url + "/metadata").json()
     assert answer["model_spec"] == {"name": fixture.MODEL_NAME, "version": "1", "signature_name": ""}
     signatures = answer["metadata"]["signature_def"]["signature_def"]
-    assert {"serving_default", "classify", "serving_examples"} <= set(signatures)
+    assert {"serving_default", "classify", "serving_examples", "timeline", "timeline_examples"} <= set(signatures)
     default = signatures["serving_default"]
     assert default["inputs"]["audio"]["dtype"] == "DT_STRING"
     assert set(default["outputs"]) == {"probabilities", "classes", "label"}
@@ -210,3 +211,32 @@ def test_requests_over_the_timeout_get_504_and_deadline_exceeded(tmp_path):
         assert answer.status_code == 504 and answer.json() == {"error": "Deadline Exceeded"}
         assert requests.get(url).status_code == 200
         assert slow.metrics.request_count.value(fixture.MODEL_NAME, "predict", "REST", "DEADLINE_EXCEEDED") == 1
+
+
+def test_concurrent_timeline_requests_of_different_lengths_each_get_their_own_answer_with_batching_on(url):
+    # 8 kHz keeps the longest under the server's request limit; 5 s is two windows, 4 s one (its 1 s tail dropped).
+    recordings = [fixture.wav_clip(seconds=seconds, sample_rate=8000, seed=index)
+                  for index, seconds in enumerate((5.0, 2.0, 4.0, 5.0, 0.5, 2.5))]
+
+    def timeline(recording):
+        answer = requests.post(url + ":predict", json={"signature_name": "timeline", "inputs": {"audio": [_b64(recording)]}})
+        assert answer.status_code == 200, answer.text
+        [prediction] = recording_predictions.from_outputs(answer.json()["outputs"])
+        return prediction
+
+    with concurrent.futures.ThreadPoolExecutor(len(recordings)) as pool:
+        answers = list(pool.map(timeline, recordings))
+    expected = fixture.reference_timeline(recordings)
+    assert [len(answer.timeline) for answer in answers] == [2, 1, 1, 2, 1, 1]
+    for answer, reference in zip(answers, expected):
+        assert answer.overall.label == reference.overall.label
+        assert [(w.start_seconds, w.end_seconds) for w in answer.timeline] == [(w.start_seconds, w.end_seconds) for w in reference.timeline]
+        np.testing.assert_allclose(list(answer.overall.probabilities.values()), list(reference.overall.probabilities.values()),
+                                   rtol=1e-6)
+
+    # The row format gives each recording's padded rows and its window_count.
+    rows = requests.post(url + ":predict", json={"signature_name": "timeline",
+                                                 "instances": [{"audio": _b64(recording)} for recording in recordings[:2]]})
+    assert rows.status_code == 200, rows.text
+    assert [row["window_count"] for row in rows.json()["predictions"]] == [2, 1]
+    assert rows.json()["predictions"][1]["label"] == [expected[1].timeline[0].label, ""]

@@ -33,13 +33,15 @@ def _predict_label(server) -> str:
     return answer.json()["predictions"][0]["label"]
 
 
-def test_exporter_requests_are_a_small_predict_and_classify_of_one_clip_of_the_clip_length(tmp_path):
+def test_exporter_requests_are_a_small_predict_classify_and_timeline_of_one_clip_of_the_clip_length(tmp_path):
     path = warmup_requests.write_audio_requests(str(tmp_path), DEFAULT_FEATURE_CONFIG)
     assert path == str(tmp_path / "assets.extra" / "tf_serving_warmup_requests")
     logs = warmup_requests.read_requests(str(tmp_path))
-    assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "classify_log"]
+    assert [log.WhichOneof("log_type") for log in logs] == ["predict_log", "classify_log", "predict_log"]
     assert logs[0].predict_log.request.model_spec.signature_name == "serving_default"
     assert logs[1].classify_log.request.model_spec.signature_name == "classify"
+    assert logs[2].predict_log.request.model_spec.signature_name == "timeline"
+    assert logs[2].predict_log.request.inputs["audio"] == logs[0].predict_log.request.inputs["audio"]
     clip = tf.make_ndarray(logs[0].predict_log.request.inputs["audio"])[0]
     waveform, sample_rate = wav.decode_wav(tf.constant(clip))
     assert int(sample_rate) == DEFAULT_FEATURE_CONFIG.sample_rate
@@ -47,7 +49,7 @@ def test_exporter_requests_are_a_small_predict_and_classify_of_one_clip_of_the_c
     assert 0.05 < float(tf.reduce_max(tf.abs(waveform))) < 1.0  # audible, not clipped
     example_clip = logs[1].classify_log.request.input.example_list.examples[0].features.feature["audio"].bytes_list.value[0]
     assert example_clip == clip
-    assert (tmp_path / "assets.extra" / "tf_serving_warmup_requests").stat().st_size < 2 * len(clip) + 1024
+    assert (tmp_path / "assets.extra" / "tf_serving_warmup_requests").stat().st_size < 3 * len(clip) + 1024
 
 
 def test_version_with_warmup_replays_it_through_the_model_before_it_is_available(tmp_path):
@@ -57,9 +59,9 @@ def test_version_with_warmup_replays_it_through_the_model_before_it_is_available
         # Available once start() returns, and both requests already ran the model, before any client request.
         assert _statuses(server)[1].state == model_manager.AVAILABLE
         metrics = server.metrics
-        assert metrics.warmup_request_count.value(fixture.MODEL_NAME, "predict_log") == 1
+        assert metrics.warmup_request_count.value(fixture.MODEL_NAME, "predict_log") == 2
         assert metrics.warmup_request_count.value(fixture.MODEL_NAME, "classify_log") == 1
-        for signature in ("serving_default", "classify"):
+        for signature in ("serving_default", "classify", "timeline"):
             assert sum(metrics.processed_batch_size.counts(fixture.MODEL_NAME, signature).values()) == 1
         warmup_path = warmup_requests.requests_path(str(base / "1"))
         assert sum(metrics.model_warmup_latency.counts(warmup_path, "OK").values()) == 1

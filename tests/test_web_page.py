@@ -1,6 +1,6 @@
 """The web page of `ser serve` against a running server with the fixture model: its routes sit beside
-the REST API without changing its 404s; in headless Chromium, an uploaded recording shows the same
-windows, probabilities and overall emotion as `ser predict` gives for the file, a microphone
+the REST API without changing its 404s; in headless Chromium, an uploaded recording, sent whole to the
+`timeline` signature, shows the same windows, probabilities and overall emotion as `ser predict` gives for the file, a microphone
 recording (Chromium's fake device) gets a prediction, a REST error reaches the user verbatim, a
 screenshot of a result is saved (also to $SER_SCREENSHOT_DIR when set), the page keeps to its
 Content-Security-Policy, and a page of another origin cannot make the server run an inference."""
@@ -77,7 +77,7 @@ def expected(base_url, long_recording_path):
     """What `ser predict` reports for the long recording, over the same REST API."""
     client = clients.RestClient(base_url.removeprefix("http://"), fixture.MODEL_NAME)
     try:
-        return predict_cli.predict_file(client, str(long_recording_path), DEFAULT_FEATURE_CONFIG.clip_seconds)
+        return predict_cli.predict_file(client, str(long_recording_path)).prediction
     finally:
         client.close()
 
@@ -117,6 +117,7 @@ def test_server_serves_the_page_and_its_settings_beside_the_api(base_url, tmp_pa
     config = requests.get(base_url + "/ui/config.json").json()
     assert config["sample_rate"] == DEFAULT_FEATURE_CONFIG.sample_rate
     assert config["window_seconds"] == DEFAULT_FEATURE_CONFIG.clip_seconds
+    assert config["signature_name"] == "timeline"  # the model windows the recording the page sends whole
     assert config["model_names"] == [fixture.MODEL_NAME] and config["default_model_name"] == fixture.MODEL_NAME
     for method, path in (("GET", "/ui/missing.js"), ("POST", "/"), ("GET", "/index.html")):
         answer = requests.request(method, base_url + path)
@@ -163,15 +164,14 @@ def test_upload_shows_the_same_windows_and_probabilities_as_ser_predict(page, lo
 
     windows = page.find_elements(By.CSS_SELECTOR, "#timeline .timeline-window")
     assert len(windows) == len(expected.timeline)
-    for element, (window, prediction) in zip(windows, expected.timeline):
+    for element, window in zip(windows, expected.timeline):
         assert float(element.get_attribute("data-start")) == pytest.approx(window.start_seconds)
         assert float(element.get_attribute("data-end")) == pytest.approx(window.end_seconds)
-        assert element.get_attribute("data-emotion") == prediction.label
-        assert float(element.get_attribute("data-probability")) == pytest.approx(
-            prediction.probabilities[prediction.label], abs=1e-5)
+        assert element.get_attribute("data-emotion") == window.label
+        assert float(element.get_attribute("data-probability")) == pytest.approx(window.probabilities[window.label], abs=1e-5)
         assert f"{window.start_seconds:.1f}–{window.end_seconds:.1f} s" in element.text
     # The windows differ, so the test would notice a page that sent the same audio for each.
-    assert len({round(prediction.probabilities[prediction.label], 4) for _, prediction in expected.timeline}) == 3
+    assert len({round(window.probabilities[window.label], 4) for window in expected.timeline}) == 3
 
 
 def test_a_stereo_ogg_at_another_rate_is_resampled_and_windowed_like_ser_predict(page, base_url, tmp_path):
@@ -180,7 +180,7 @@ def test_a_stereo_ogg_at_another_rate_is_resampled_and_windowed_like_ser_predict
     soundfile.write(path, np.stack([recording, 0.5 * recording[::-1]], axis=1), 44100)
     client = clients.RestClient(base_url.removeprefix("http://"), fixture.MODEL_NAME)
     try:
-        expected = predict_cli.predict_file(client, str(path), DEFAULT_FEATURE_CONFIG.clip_seconds)
+        expected = predict_cli.predict_file(client, str(path)).prediction
     finally:
         client.close()
     _upload(page, path)

@@ -7,7 +7,23 @@ Signatures:
   transform_features  examples: serialized tf.Example -> transformed features (TFMA's label_index)
   features            audio: string [batch] (WAV file bytes) -> log_mel (dB), mfcc, mfcc_delta, mfcc_delta2,
                       chroma, spectral_centroid, zero_crossing_rate, rms: [batch, frames, k], unnormalised
-The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four;
+  timeline            audio: string [batch] (WAV recordings of any length up to max_input_seconds) -> one answer per
+                      recording and its windows' answers (trainer/timeline.py has the windowing rule); W is the
+                      most windows of any recording in the batch, rows past a recording's window_count are padding
+                      (0, or "" for labels):
+                        probabilities          float32 [batch, W, classes]  each window's, as serving_default's
+                        label                  string  [batch, W]
+                        start_seconds          float32 [batch, W]           in the recording
+                        end_seconds            float32 [batch, W]
+                        window_count           int64   [batch]              at least 1
+                        overall_probabilities  float32 [batch, classes]     windows weighted by their duration
+                        overall_label          string  [batch]
+                        duration_seconds       float32 [batch]              at sample_rate
+                        classes                string  [batch, classes]
+  timeline_examples   examples: serialized tf.Example with `audio` -> the same, overall_label shaped [batch, 1]
+                      (what BulkInferrer calls; its RunInference cannot split a [batch] string tensor)
+The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four and
+inside `timeline` for each window;
 `features` runs the same front-end with the exported FeatureConfig, without the normalisation.
 `assets.extra/tf_serving_warmup_requests` holds TF Serving's warm-up requests (serving/warmup_requests.py).
 """
@@ -21,6 +37,7 @@ from speech_emotion.config import FeatureConfig
 from speech_emotion.data import example_features
 from speech_emotion.serving import warmup_requests
 from speech_emotion.trainer import preprocessing
+from speech_emotion.trainer import timeline
 
 FEATURE_CONFIG_ASSET = "feature_config.json"
 LABELS_ASSET = "labels.txt"
@@ -53,9 +70,12 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
             "label": tf.gather(class_names, tf.argmax(probabilities, axis=-1)),
         }
 
+    def predict_audio(audio):
+        return predict({example_features.AUDIO: _raw_audio(audio, raw_spec[example_features.AUDIO])})
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="audio")])
     def serve_audio(audio):
-        return predict({example_features.AUDIO: _raw_audio(audio, raw_spec[example_features.AUDIO])})
+        return predict_audio(audio)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="inputs")])
     def classify(serialized):
@@ -81,6 +101,7 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
         "serving_examples": serve_examples,
         "transform_features": transform_features,
         FEATURES_SIGNATURE: audio_features,
+        **timeline.timeline_signatures(lambda clips: predict_audio(clips)["probabilities"], emotions, feature_config),
     }
     model.save(output_dir, save_format="tf", signatures=signatures)
     assets = os.path.join(output_dir, "assets")

@@ -1,7 +1,8 @@
 """BatchPredictionWriter: BulkInferrer's PredictionLogs over the unlabelled clips as `ser batch-predict`'s files.
 
 Writes, in its output artifact (and copied to `output_dir` when given):
-  prediction.results-NNNNN-of-NNNNN       {"instance": {"uri": clip, ...}, "prediction": {"label": ..., "probabilities": {...}}}
+  prediction.results-NNNNN-of-NNNNN       {"instance": {"uri": clip, ...}, "prediction": {"label": ..., "probabilities": {...},
+                                           "duration_seconds": ..., "timeline": [...]}}
   prediction.errors_stats-NNNNN-of-NNNNN  {"instance": {"uri": clip}, "error": {"status": ..., "message": ...}}
 with one line per file of the clips folder; the artifact's `results` and `errors` properties count them.
 """
@@ -34,7 +35,7 @@ class BatchPredictionWriterSpec(types.ComponentSpec):
 class BatchPredictionWriter(base_beam_component.BaseBeamComponent):
     """`examples` are the clips as AudioExampleGen ingested them (its summary lists the quarantined
     files), `inference_result` BulkInferrer's PredictionLogs of their `unlabelled` split with the
-    model's `classify` signature, `model_blessing` the blessing BulkInferrer was given."""
+    model's `timeline_examples` signature, `model_blessing` the blessing BulkInferrer was given."""
 
     SPEC_CLASS = BatchPredictionWriterSpec
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)

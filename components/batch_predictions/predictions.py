@@ -8,7 +8,6 @@ from typing import Dict, Iterable, List, Optional, Tuple
 
 import apache_beam as beam
 import grpc
-import numpy as np
 import tensorflow as tf
 from apache_beam.ml.inference import base
 from tensorflow_serving.apis import prediction_log_pb2
@@ -17,9 +16,11 @@ from speech_emotion.data import example_features
 from speech_emotion.serving import batch_instances
 from speech_emotion.serving import batch_pipeline
 from speech_emotion.serving import errors
+from speech_emotion.serving import recording_predictions
 
-# The exported model's signature BulkInferrer runs (trainer/export.py): serialized tf.Example in, classes and scores out.
-SIGNATURE_NAME = "classify"
+# The exported model's signature BulkInferrer runs (trainer/export.py): serialized tf.Example in, the recording's
+# timeline and overall answer out.
+SIGNATURE_NAME = recording_predictions.EXAMPLES_SIGNATURE_NAME
 DUPLICATE_OF = "duplicate_of"
 _INSTANCE_METADATA = tuple(
     name for name in example_features.METADATA_FEATURES if name not in (example_features.LABEL, example_features.SOURCE_PATH)
@@ -40,22 +41,20 @@ def instance_of(example: tf.train.Example) -> dict:
 
 
 def prediction_of(log: prediction_log_pb2.PredictionLog) -> Tuple[dict, dict]:
-    """(instance, prediction) of one PredictionLog of the `classify` signature, the prediction as
-    `ser batch-predict` writes it: {"label": ..., "probabilities": {emotion: probability}}."""
+    """(instance, prediction) of one PredictionLog of the `timeline_examples` signature, the prediction as
+    `ser batch-predict` writes it (RecordingPrediction.to_batch_json)."""
     if log.WhichOneof("log_type") != "predict_log":
         raise ValueError(f"expected a predict_log of the {SIGNATURE_NAME!r} signature, got {log.WhichOneof('log_type')}")
     request, response = log.predict_log.request, log.predict_log.response
-    if len(request.inputs) != 1 or not {"classes", "scores"} <= set(response.outputs):
-        raise ValueError(f"expected one serialized tf.Example in and classes and scores out, got inputs "
-                         f"{sorted(request.inputs)} and outputs {sorted(response.outputs)}")
+    if len(request.inputs) != 1:
+        raise ValueError(f"expected one serialized tf.Example in, got inputs {sorted(request.inputs)}")
     (serialized,) = next(iter(request.inputs.values())).string_val
-    classes = [name.decode() for name in tf.make_ndarray(response.outputs["classes"]).reshape(-1)]
-    scores = tf.make_ndarray(response.outputs["scores"]).reshape(-1)
-    prediction = {
-        "label": classes[int(np.argmax(scores))],
-        "probabilities": {name: float(score) for name, score in zip(classes, scores)},
-    }
-    return instance_of(tf.train.Example.FromString(serialized)), prediction
+    # One example per log: each output is the signature's for a batch of one, overall_label shaped [1, 1].
+    outputs = {name: tf.make_ndarray(tensor) for name, tensor in response.outputs.items()}
+    if recording_predictions.OVERALL_LABEL in outputs:
+        outputs[recording_predictions.OVERALL_LABEL] = outputs[recording_predictions.OVERALL_LABEL].reshape([1])
+    [prediction] = recording_predictions.from_outputs(outputs)
+    return instance_of(tf.train.Example.FromString(serialized)), prediction.to_batch_json()
 
 
 def set_aside(summary: Dict) -> Tuple[List[Tuple[dict, batch_instances.InstanceError]], Dict[str, List[str]]]:

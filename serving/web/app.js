@@ -1,6 +1,6 @@
-// The web page of `ser serve`: decodes audio in the browser, cuts it into the model's windows, sends
-// them as 16-bit WAV clips to the REST API's :predict and draws the answer. The windowing and the
-// overall result follow `ser predict` (serving/predict_cli.py); /ui/config.json carries its settings.
+// The web page of `ser serve`: decodes audio in the browser, resamples it to the model's rate, sends the
+// whole recording as one 16-bit WAV to the REST API's :predict on the model's `timeline` signature, which
+// windows it and weighs the windows as for `ser predict`, and draws the answer. /ui/config.json carries its settings.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 // One colour per emotion, in the model's class order.
@@ -50,18 +50,6 @@ async function decodeToMono(bytes, sampleRate) {
   return mono;
 }
 
-// Consecutive windows of `windowSeconds`; a short trailing piece is dropped unless it is the only one.
-function cutWindows(samples, sampleRate, windowSeconds, minTrailingShare) {
-  const windowSamples = Math.max(1, Math.round(windowSeconds * sampleRate));
-  const windows = [];
-  for (let start = 0; start < samples.length; start += windowSamples) {
-    const piece = samples.subarray(start, start + windowSamples);
-    if (windows.length && piece.length < minTrailingShare * windowSamples) break;
-    windows.push({start: start / sampleRate, end: (start + piece.length) / sampleRate, samples: piece});
-  }
-  return windows;
-}
-
 // Rounds halves to even, as numpy does, so the page sends the same samples as `ser predict`.
 function roundHalfEven(value) {
   const floor = Math.floor(value);
@@ -101,48 +89,36 @@ function base64(bytes) {
 
 // --- REST API --------------------------------------------------------------------------------------
 
-async function predictWindows(modelName, windows) {
+// The `timeline` signature's answer for one recording: its windows, each with its prediction, and the overall one.
+async function predictTimeline(modelName, samples) {
   const url = `/v1/models/${encodeURIComponent(modelName)}:predict`;
-  const rows = [];
-  for (let first = 0; first < windows.length; first += config.windows_per_request) {
-    const instances = windows.slice(first, first + config.windows_per_request).map(
-      (window) => ({[config.audio_input]: {b64: base64(encodeWav(window.samples, config.sample_rate))}}));
-    let response;
-    try {
-      response = await fetch(url, {
-        method: "POST",
-        headers: {"Content-Type": "application/json"},
-        body: JSON.stringify({signature_name: config.signature_name, instances}),
-      });
-    } catch (error) {
-      throw new Error(`Cannot reach the server: ${error.message || error}`);
-    }
-    const text = await response.text();
-    let answer;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      answer = {error: text};
-    }
-    if (!response.ok) throw new Error(`The server answered HTTP ${response.status}: ${answer.error ?? text}`);
-    rows.push(...answer.predictions);
+  const inputs = {[config.audio_input]: [{b64: base64(encodeWav(samples, config.sample_rate))}]};
+  let response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: {"Content-Type": "application/json"},
+      body: JSON.stringify({signature_name: config.signature_name, inputs}),
+    });
+  } catch (error) {
+    throw new Error(`Cannot reach the server: ${error.message || error}`);
   }
-  return rows.map((row) => ({label: row.label, classes: row.classes, probabilities: row.probabilities}));
-}
-
-// The mean of the windows' probabilities weighted by their duration, as `ser predict` reports it.
-function overallPrediction(windows, predictions) {
-  const emotions = predictions[0].classes;
-  const mean = new Array(emotions.length).fill(0);
-  let total = 0;
-  windows.forEach((window, w) => {
-    const duration = window.end - window.start;
-    total += duration;
-    predictions[w].probabilities.forEach((p, e) => { mean[e] += duration * p; });
-  });
-  const probabilities = mean.map((sum) => sum / total);
-  const top = probabilities.indexOf(Math.max(...probabilities));
-  return {label: emotions[top], classes: emotions, probabilities};
+  const text = await response.text();
+  let answer;
+  try {
+    answer = JSON.parse(text);
+  } catch {
+    answer = {error: text};
+  }
+  if (!response.ok) throw new Error(`The server answered HTTP ${response.status}: ${answer.error ?? text}`);
+  // Columnar outputs of a batch of one; the per-window ones are padded past window_count.
+  const outputs = answer.outputs;
+  const classes = outputs.classes[0];
+  const windows = outputs.start_seconds[0].slice(0, outputs.window_count[0]).map((start, w) => ({
+    start, end: outputs.end_seconds[0][w],
+    prediction: {label: outputs.label[0][w], classes, probabilities: outputs.probabilities[0][w]}}));
+  const overall = {label: outputs.overall_label[0], classes, probabilities: outputs.overall_probabilities[0]};
+  return {duration: outputs.duration_seconds[0], windows, overall};
 }
 
 // --- Drawing ---------------------------------------------------------------------------------------
@@ -176,15 +152,15 @@ function drawChart(overall) {
   });
 }
 
-function drawTimeline(windows, predictions) {
+function drawTimeline(windows) {
   const width = 600, stripTop = 4, stripHeight = 46, axisHeight = 22;
   const duration = windows[windows.length - 1].end;
   const x = (time) => (time / duration) * width;
   const svg = elements.timeline;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${stripTop + stripHeight + axisHeight}`);
-  windows.forEach((window, w) => {
-    const prediction = predictions[w];
+  windows.forEach((window) => {
+    const prediction = window.prediction;
     const e = prediction.classes.indexOf(prediction.label);
     const left = x(window.start), span = x(window.end) - left;
     const range = `${window.start.toFixed(1)}–${window.end.toFixed(1)} s`;
@@ -209,15 +185,14 @@ function drawTimeline(windows, predictions) {
   }
 }
 
-function showResult(name, windows, predictions) {
-  const overall = overallPrediction(windows, predictions);
+function showResult(name, {duration, windows, overall}) {
   elements["overall-label"].textContent = overall.label;
   elements["overall-probability"].textContent = `(${percent(overall.probabilities[overall.classes.indexOf(overall.label)])})`;
   const count = windows.length === 1 ? "1 window" : `${windows.length} windows of ${config.window_seconds} s`;
-  elements.source.textContent = `${name}: ${seconds(windows[windows.length - 1].end)}, ${count}.`;
+  elements.source.textContent = `${name}: ${seconds(duration)}, ${count}.`;
   drawChart(overall);
   elements["timeline-figure"].hidden = windows.length < 2;
-  if (windows.length > 1) drawTimeline(windows, predictions);
+  if (windows.length > 1) drawTimeline(windows);
   elements.result.hidden = false;
 }
 
@@ -236,10 +211,8 @@ async function analyse(name, bytes) {
   try {
     const samples = await decodeToMono(bytes, config.sample_rate);
     if (!samples.length) throw new Error(`${name} holds no audio.`);
-    const windows = cutWindows(samples, config.sample_rate, config.window_seconds, config.min_trailing_window_share);
-    setStatus("working", `Asking model ${modelName} about ${windows.length} window(s)…`);
-    const predictions = await predictWindows(modelName, windows);
-    showResult(name, windows, predictions);
+    setStatus("working", `Asking model ${modelName} about ${seconds(samples.length / config.sample_rate)} of audio…`);
+    showResult(name, await predictTimeline(modelName, samples));
     setStatus("done", `Model ${modelName} judged ${name}.`);
   } catch (error) {
     elements.result.hidden = true;

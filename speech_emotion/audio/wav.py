@@ -3,11 +3,10 @@
 Core `tf.audio.decode_wav` rejects files whose last chunk has an odd size (the RIFF pad byte), as the
 RAVDESS originals do, and reads only 16-bit PCM; this parser walks the RIFF chunks itself.
 """
-import io
-import wave
-
-import numpy as np
 import tensorflow as tf
+
+# Here too, where the parser's users look for it; it lives apart so that clients write WAV without TensorFlow.
+from speech_emotion.audio.wav_encoding import encode_wav_pcm16  # noqa: F401
 
 _WAVE_FORMAT_PCM = 1
 _WAVE_FORMAT_IEEE_FLOAT = 3
@@ -170,22 +169,3 @@ def decode_wav(wav_bytes: tf.Tensor):
     samples = _decode_samples(is_format, data)
     samples = tf.debugging.assert_all_finite(samples, "WAV holds NaN or infinite samples")
     return tf.reshape(samples, tf.stack([num_frames, channels])), tf.cast(sample_rate, tf.int32)
-
-
-def encode_wav_pcm16(waveform: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit PCM WAV bytes of a float waveform [samples] or [samples, channels], clipped to [-1, 1)."""
-    waveform = np.asarray(waveform, dtype=np.float64)
-    if waveform.ndim == 1:
-        waveform = waveform[:, np.newaxis]
-    if waveform.ndim != 2 or waveform.shape[1] == 0:
-        raise ValueError(f"waveform must be [samples] or [samples, channels], got shape {waveform.shape}")
-    if sample_rate <= 0:
-        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
-    pcm = np.clip(np.round(waveform * 2**15), -(2**15), 2**15 - 1).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as writer:
-        writer.setnchannels(waveform.shape[1])
-        writer.setsampwidth(2)
-        writer.setframerate(int(sample_rate))
-        writer.writeframes(pcm.tobytes())
-    return buffer.getvalue()
