@@ -38,9 +38,10 @@ class FeatureConfig:
     min_input_sample_rate: int = 4000
     max_input_sample_rate: int = 192000
     max_input_seconds: float = 600.0
-    # The `timeline` signature cuts a recording into consecutive windows of clip_seconds; a trailing piece
-    # shorter than this share of a window is too short to judge and is dropped, unless it is the whole recording.
-    min_trailing_window_share: float = 0.5
+    # The `timeline` signature cuts a recording longer than clip_seconds into windows of clip_seconds that start
+    # this far apart (clip_seconds apart at most: no gaps), the last one ending with the recording
+    # (benchmarks/windowing.py chose overlapping windows over consecutive ones and the centre clip).
+    window_hop_seconds: float = 1.0
 
     def __post_init__(self):
         if self.win_length > self.n_fft:
@@ -58,8 +59,8 @@ class FeatureConfig:
             )
         if self.max_input_seconds < self.clip_seconds:
             raise ValueError(f"max_input_seconds {self.max_input_seconds} is shorter than clip_seconds {self.clip_seconds}")
-        if not 0 < self.min_trailing_window_share <= 1:
-            raise ValueError(f"need 0 < min_trailing_window_share <= 1, got {self.min_trailing_window_share}")
+        if self.window_hop_seconds <= 0:
+            raise ValueError(f"window_hop_seconds must be positive, got {self.window_hop_seconds}")
 
     def check_input_audio(self, sample_rate: int, num_samples: int) -> None:
         """Raises AudioLimitError when input audio lies outside the model contract's bounds."""
@@ -75,6 +76,10 @@ class FeatureConfig:
     @property
     def clip_samples(self) -> int:
         return int(round(self.clip_seconds * self.sample_rate))
+
+    @property
+    def window_hop_samples(self) -> int:
+        return max(1, min(self.clip_samples, int(round(self.window_hop_seconds * self.sample_rate))))
 
     @property
     def num_frames(self) -> int:

@@ -68,11 +68,10 @@ def test_handler_reruns_a_rejected_batch_clip_by_clip(model_base):
     [window] = results[0].inference["timeline"]
     assert (window["start_seconds"], window["end_seconds"]) == (0.0, 0.3)
     assert window["probabilities"] == results[0].inference["probabilities"]  # one window: the overall answer is its
-    # The long recording's answer is its timeline's: three windows, weighted by their duration.
+    # The long recording's answer is its timeline's: the mean of six overlapping windows.
     [expected] = fixture.reference_timeline([long_recording])
     assert results[2].inference == expected.to_batch_json()
-    assert [(window["start_seconds"], window["end_seconds"]) for window in results[2].inference["timeline"]] == [
-        (0.0, 3.0), (3.0, 6.0), (6.0, 7.6)]
+    assert [(window["start_seconds"], window["end_seconds"]) for window in results[2].inference["timeline"]] == [(0.0, 3.0), (1.0, 4.0), (2.0, 5.0), (3.0, 6.0), (4.0, 7.0), (4.6, 7.6)]
     assert results[2].inference["duration_seconds"] == 7.6
     assert isinstance(results[1].inference, batch_instances.InstanceError)
     assert results[1].inference.status == "INVALID_ARGUMENT"

@@ -152,7 +152,7 @@ def test_every_clip_gets_the_models_prediction_or_an_error(run):
         assert prediction["timeline"] == reference.to_batch_json()["timeline"]
         assert by_uri[uri]["instance"][example_features.DURATION_SECONDS] == pytest.approx(prediction["duration_seconds"], abs=0.01)
     assert [(window["start_seconds"], window["end_seconds"]) for window in by_uri[run["long"]]["prediction"]["timeline"]] == [
-        (0.0, 3.0), (3.0, 6.0)]  # the 1 s tail is under half a window
+        (0.0, 3.0), (1.0, 4.0), (2.0, 5.0), (3.0, 6.0), (4.0, 7.0)]  # a window every second, the last ending with the clip
     # A clip shorter than a window is answered as serving_default answers it.
     for uri in run["clips"]:
         [reference] = serving_model_fixture.reference_probabilities([audio[uri]])

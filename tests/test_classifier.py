@@ -51,7 +51,7 @@ def _assert_same(answer, expected):
 def test_a_model_folder_a_base_path_and_a_server_give_the_same_answer(model_base, server_address, recordings):
     wav_path, flac_path = recordings
     [expected] = fixture.reference_timeline([wav_path.read_bytes()])
-    assert [(w.start_seconds, w.end_seconds) for w in expected.timeline] == [(0.0, 3.0), (3.0, 6.0), (6.0, 7.6)]
+    assert [(w.start_seconds, w.end_seconds) for w in expected.timeline] == [(0.0, 3.0), (1.0, 4.0), (2.0, 5.0), (3.0, 6.0), (4.0, 7.0), (4.6, 7.6)]
 
     for model in (model_base / "3", model_base, server_address):
         with speech_emotion.Classifier(model) as classifier:
@@ -85,4 +85,4 @@ def test_a_server_classifier_never_imports_tensorflow(server_address, recordings
     completed = subprocess.run([sys.executable, "-c", script, server_address, str(recordings[1])],
                                capture_output=True, text=True, timeout=300)
     [expected] = fixture.reference_timeline([recordings[0].read_bytes()])
-    assert completed.stdout.split() == [expected.overall.label, "3", "False"], completed.stderr
+    assert completed.stdout.split() == [expected.overall.label, str(len(expected.timeline)), "False"], completed.stderr

@@ -25,7 +25,7 @@ def test_files_the_model_cannot_read_get_one_line_each_and_the_others_their_pred
     [result] = [json.loads(line) for line in completed.stdout.splitlines()]
     [expected] = fixture.reference_timeline([clip.read_bytes()])
     assert result == {"file": str(clip), **expected.to_json()}
-    assert [(window["start_seconds"], window["end_seconds"]) for window in result["timeline"]] == [(0.0, 3.0), (3.0, 6.0)]
+    assert [(window["start_seconds"], window["end_seconds"]) for window in result["timeline"]] == [(0.0, 3.0), (1.0, 4.0), (2.0, 5.0), (3.0, 6.0), (4.0, 7.0)]
 
 
 def test_a_missing_model_is_one_line(tmp_path):

@@ -214,7 +214,7 @@ def test_requests_over_the_timeout_get_504_and_deadline_exceeded(tmp_path):
 
 
 def test_concurrent_timeline_requests_of_different_lengths_each_get_their_own_answer_with_batching_on(url):
-    # 8 kHz keeps the longest under the server's request limit; 5 s is two windows, 4 s one (its 1 s tail dropped).
+    # 8 kHz keeps the longest under the server's request limit; 5 s is three windows, 4 s two.
     recordings = [fixture.wav_clip(seconds=seconds, sample_rate=8000, seed=index)
                   for index, seconds in enumerate((5.0, 2.0, 4.0, 5.0, 0.5, 2.5))]
 
@@ -227,7 +227,7 @@ def test_concurrent_timeline_requests_of_different_lengths_each_get_their_own_an
     with concurrent.futures.ThreadPoolExecutor(len(recordings)) as pool:
         answers = list(pool.map(timeline, recordings))
     expected = fixture.reference_timeline(recordings)
-    assert [len(answer.timeline) for answer in answers] == [2, 1, 1, 2, 1, 1]
+    assert [len(answer.timeline) for answer in answers] == [3, 1, 2, 3, 1, 1]
     for answer, reference in zip(answers, expected):
         assert answer.overall.label == reference.overall.label
         assert [(w.start_seconds, w.end_seconds) for w in answer.timeline] == [(w.start_seconds, w.end_seconds) for w in reference.timeline]
@@ -238,5 +238,5 @@ def test_concurrent_timeline_requests_of_different_lengths_each_get_their_own_an
     rows = requests.post(url + ":predict", json={"signature_name": "timeline",
                                                  "instances": [{"audio": _b64(recording)} for recording in recordings[:2]]})
     assert rows.status_code == 200, rows.text
-    assert [row["window_count"] for row in rows.json()["predictions"]] == [2, 1]
-    assert rows.json()["predictions"][1]["label"] == [expected[1].timeline[0].label, ""]
+    assert [row["window_count"] for row in rows.json()["predictions"]] == [3, 1]
+    assert rows.json()["predictions"][1]["label"] == [expected[1].timeline[0].label, "", ""]

@@ -41,9 +41,10 @@ def _timeline(signatures, recordings):
 
 
 @pytest.mark.parametrize("num_samples, expected", [
-    (10 * RATE, [(0, 3), (3, 6), (6, 9)]),  # the 1 s tail is under half a window: dropped
-    (int(7.5 * RATE), [(0, 3), (3, 6), (6, 7.5)]),  # a tail of exactly half a window is kept
-    (6 * RATE, [(0, 3), (3, 6)]),
+    (6 * RATE, [(0, 3), (1, 4), (2, 5), (3, 6)]),  # every second, the last ending with the recording
+    (int(4.5 * RATE), [(0, 3), (1, 4), (1.5, 4.5)]),  # the last window overlaps its neighbour more
+    (int(3.2 * RATE), [(0, 3), (0.2, 3.2)]),
+    (3 * RATE, [(0, 3)]),
     (RATE, [(0, 1)]),  # the whole recording, however short
     (0, [(0, 0)]),
 ])
@@ -52,18 +53,18 @@ def test_window_bounds(num_samples, expected):
     assert list(zip(starts.numpy() / RATE, ends.numpy() / RATE)) == expected
 
 
-def test_a_10_s_recording_has_three_windows_each_judged_as_serving_default_judges_it(signatures):
-    recording = _recording(10.0)
+def test_a_6_s_recording_has_four_windows_each_judged_as_serving_default_judges_it(signatures):
+    recording = _recording(6.0)
     outputs = _timeline(signatures, [wav.encode_wav_pcm16(recording, RATE)])
 
-    assert outputs[names.WINDOW_COUNT].tolist() == [3]
-    assert outputs[names.START_SECONDS].tolist() == [[0.0, 3.0, 6.0]]
-    assert outputs[names.END_SECONDS].tolist() == [[3.0, 6.0, 9.0]]
-    assert outputs[names.DURATION_SECONDS].tolist() == [10.0]
-    windows = [wav.encode_wav_pcm16(recording[start * RATE:(start + 3) * RATE], RATE) for start in (0, 3, 6)]
+    assert outputs[names.WINDOW_COUNT].tolist() == [4]
+    assert outputs[names.START_SECONDS].tolist() == [[0.0, 1.0, 2.0, 3.0]]
+    assert outputs[names.END_SECONDS].tolist() == [[3.0, 4.0, 5.0, 6.0]]
+    assert outputs[names.DURATION_SECONDS].tolist() == [6.0]
+    windows = [wav.encode_wav_pcm16(recording[start * RATE:(start + 3) * RATE], RATE) for start in (0, 1, 2, 3)]
     expected = fixture.reference_probabilities(windows)
     np.testing.assert_allclose(outputs[names.PROBABILITIES][0], expected, rtol=1e-6)
-    assert len({tuple(row) for row in expected.round(4)}) == 3  # the windows differ
+    assert len({tuple(row) for row in expected.round(4)}) == 4  # the windows differ
     assert [label.decode() for label in outputs[names.LABEL][0]] == [fixture.EMOTIONS[i] for i in expected.argmax(axis=1)]
     # Equal windows, equal weights.
     np.testing.assert_allclose(outputs[names.OVERALL_PROBABILITIES][0], expected.mean(axis=0), rtol=1e-6)
@@ -71,12 +72,11 @@ def test_a_10_s_recording_has_three_windows_each_judged_as_serving_default_judge
     assert [name.decode() for name in outputs[names.CLASSES][0]] == list(fixture.EMOTIONS)
 
 
-def test_the_overall_answer_weights_windows_by_their_duration(signatures):
-    outputs = _timeline(signatures, [_wav(7.6)])
+def test_the_overall_answer_is_the_mean_of_full_length_windows(signatures):
+    outputs = _timeline(signatures, [_wav(4.6)])
     durations = outputs[names.END_SECONDS][0] - outputs[names.START_SECONDS][0]
-    np.testing.assert_allclose(durations, [3.0, 3.0, 1.6], rtol=1e-6)
-    expected = durations @ outputs[names.PROBABILITIES][0] / durations.sum()
-    np.testing.assert_allclose(outputs[names.OVERALL_PROBABILITIES][0], expected, rtol=1e-6)
+    np.testing.assert_allclose(durations, [3.0, 3.0, 3.0], rtol=1e-6)
+    np.testing.assert_allclose(outputs[names.OVERALL_PROBABILITIES][0], outputs[names.PROBABILITIES][0].mean(axis=0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("sample_rate, channels", [(RATE, 1), (44100, 2)])
@@ -93,18 +93,18 @@ def test_a_2_s_recording_is_answered_exactly_as_serving_default_answers(signatur
 
 
 def test_a_batch_of_recordings_of_different_lengths_is_padded_to_its_longest(signatures):
-    recordings = [_wav(2.0), _wav(10.0), _wav(7.6, 22050)]
+    recordings = [_wav(2.0), _wav(6.0), _wav(4.6, 22050)]
     batched = _timeline(signatures, recordings)
 
-    assert batched[names.WINDOW_COUNT].tolist() == [1, 3, 3]
-    assert batched[names.PROBABILITIES].shape == (3, 3, len(fixture.EMOTIONS))
+    assert batched[names.WINDOW_COUNT].tolist() == [1, 4, 3]
+    assert batched[names.PROBABILITIES].shape == (3, 4, len(fixture.EMOTIONS))
     for row, recording in enumerate(recordings):
         alone = _timeline(signatures, [recording])
         count = alone[names.WINDOW_COUNT][0]
         for name in (names.PROBABILITIES, names.START_SECONDS, names.END_SECONDS):
             np.testing.assert_allclose(batched[name][row, :count], alone[name][0], rtol=1e-6, err_msg=name)
             assert not batched[name][row, count:].any(), f"{name} is padded with zeros"
-        assert list(batched[names.LABEL][row, count:]) == [b""] * (3 - count)
+        assert list(batched[names.LABEL][row, count:]) == [b""] * (4 - count)
         np.testing.assert_allclose(batched[names.OVERALL_PROBABILITIES][row], alone[names.OVERALL_PROBABILITIES][0], rtol=1e-6)
 
 
@@ -115,9 +115,9 @@ def _with_odd_sized_trailing_chunk(wav_bytes: bytes) -> bytes:
 
 
 def test_a_wav_with_an_odd_sized_trailing_chunk_gets_the_same_timeline(signatures):
-    recording = _wav(6.5, 48000, 2)
+    recording = _wav(4.5, 48000, 2)
     plain, odd = _timeline(signatures, [recording]), _timeline(signatures, [_with_odd_sized_trailing_chunk(recording)])
-    assert odd[names.WINDOW_COUNT].tolist() == [2]
+    assert odd[names.WINDOW_COUNT].tolist() == [3]
     for name in names.OUTPUTS:
         np.testing.assert_array_equal(odd[name], plain[name], err_msg=name)
 
@@ -139,9 +139,12 @@ def test_the_examples_variant_gives_the_same_outputs(signatures):
         np.testing.assert_array_equal(from_examples[name].numpy().reshape(from_audio[name].shape), from_audio[name], err_msg=name)
 
 
-def test_the_trailing_window_share_comes_from_the_feature_config():
-    config = FeatureConfig(min_trailing_window_share=0.25)
+def test_the_window_hop_comes_from_the_feature_config():
+    config = FeatureConfig(window_hop_seconds=3.0)
     starts, _ = timeline.window_bounds(tf.constant(10 * RATE), config)
-    assert starts.numpy().tolist() == [0, 3 * RATE, 6 * RATE, 9 * RATE]
-    with pytest.raises(ValueError, match="min_trailing_window_share"):
-        FeatureConfig(min_trailing_window_share=0.0)
+    assert starts.numpy().tolist() == [0, 3 * RATE, 6 * RATE, 7 * RATE]
+    # A hop longer than a window would leave gaps: the windows are then consecutive.
+    assert timeline.window_bounds(tf.constant(10 * RATE), FeatureConfig(window_hop_seconds=5.0))[0].numpy().tolist() == [
+        0, 3 * RATE, 6 * RATE, 7 * RATE]
+    with pytest.raises(ValueError, match="window_hop_seconds"):
+        FeatureConfig(window_hop_seconds=0.0)

@@ -16,7 +16,7 @@ Signatures:
                         start_seconds          float32 [batch, W]           in the recording
                         end_seconds            float32 [batch, W]
                         window_count           int64   [batch]              at least 1
-                        overall_probabilities  float32 [batch, classes]     windows weighted by their duration
+                        overall_probabilities  float32 [batch, classes]     the windows' mean
                         overall_label          string  [batch]
                         duration_seconds       float32 [batch]              at sample_rate
                         classes                string  [batch, classes]

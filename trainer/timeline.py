@@ -1,9 +1,9 @@
 """The `timeline` signature's graph, in core TensorFlow ops: one answer per recording, and its windows' answers.
 
-A recording is cut into consecutive windows of FeatureConfig.clip_seconds; a trailing piece shorter than
-min_trailing_window_share of a window is dropped unless it is the only one. Each window is judged as
-serving_default judges a clip (the same Transform graph: trimming, crop or pad, normalisation), and the overall
-probabilities are the windows' probabilities weighted by their duration.
+A recording longer than FeatureConfig.clip_seconds is cut into overlapping windows of clip_seconds, starting
+every window_hop_seconds, the last one ending with the recording, so every moment is judged in several contexts
+and none is left out; a shorter one is one window. Each window is judged as serving_default judges a clip (the
+same Transform graph: trimming, crop or pad, normalisation), and the overall probabilities are the windows' mean.
 
 Windows are cut from the recording before its silence is trimmed, and each window is then trimmed as a clip:
 the windows' times are then those of the recording as its user hears it, a recording of at most one window is
@@ -27,12 +27,10 @@ def window_bounds(num_samples: tf.Tensor, config: FeatureConfig) -> typing.Tuple
     """(start, end) sample indices int64 [windows] of a recording of `num_samples` samples at config.sample_rate;
     at least one window, [0, 0) for an empty recording."""
     num_samples = tf.cast(num_samples, tf.int64)
-    window = config.clip_samples
-    full_windows = num_samples // window
-    tail = num_samples - full_windows * window
-    keeps_tail = (tail > 0) & ((full_windows == 0) | (tf.cast(tail, tf.float64) >= config.min_trailing_window_share * window))
-    count = tf.maximum(full_windows + tf.cast(keeps_tail, tf.int64), 1)
-    starts = tf.range(count, dtype=tf.int64) * window
+    window, hop = config.clip_samples, config.window_hop_samples
+    last_start = tf.maximum(num_samples - window, 0)
+    # Starts every hop before the last one, then the last, which ends with the recording.
+    starts = tf.concat([tf.range(0, last_start, hop, dtype=tf.int64), last_start[tf.newaxis]], axis=0)
     return starts, tf.minimum(starts + window, num_samples)
 
 
@@ -70,8 +68,9 @@ def timeline_outputs(audio: tf.Tensor, judge_clips: JudgeClips, class_names: typ
         fn_output_signature=(ragged_strings, ragged_samples, ragged_samples, tf.TensorSpec([], tf.int64)),
     )
     probabilities = judge_clips(clips.flat_values)
-    # At least one sample of weight per window, so an empty recording's single window still weighs 1; dividing
-    # by the total first makes the weight of a recording's only window exactly 1, its answer exactly the window's.
+    # Windows are all full length unless there is one; at least one sample of weight per window, so an empty
+    # recording's single window still weighs 1; dividing by the total first makes the weight of a recording's only
+    # window exactly 1, its answer exactly the window's.
     weights = tf.cast(tf.maximum(ends - starts, 1), tf.float32)
     weights = (weights / tf.reduce_sum(weights, axis=1, keepdims=True)).flat_values
     overall = tf.reduce_sum(clips.with_flat_values(weights[:, tf.newaxis] * probabilities), axis=1)

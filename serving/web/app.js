@@ -159,10 +159,12 @@ function drawTimeline(windows) {
   const svg = elements.timeline;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${stripTop + stripHeight + axisHeight}`);
-  windows.forEach((window) => {
+  windows.forEach((window, w) => {
     const prediction = window.prediction;
     const e = prediction.classes.indexOf(prediction.label);
-    const left = x(window.start), span = x(window.end) - left;
+    // Windows overlap: each is drawn up to where the next one starts, the last one to its end.
+    const drawnEnd = w + 1 < windows.length ? windows[w + 1].start : window.end;
+    const left = x(window.start), span = x(drawnEnd) - left;
     const range = `${window.start.toFixed(1)}–${window.end.toFixed(1)} s`;
     const group = svgElement("g", {class: "timeline-window", "data-start": window.start, "data-end": window.end,
                                    "data-emotion": prediction.label, "data-probability": prediction.probabilities[e]});
@@ -188,7 +190,7 @@ function drawTimeline(windows) {
 function showResult(name, {duration, windows, overall}) {
   elements["overall-label"].textContent = overall.label;
   elements["overall-probability"].textContent = `(${percent(overall.probabilities[overall.classes.indexOf(overall.label)])})`;
-  const count = windows.length === 1 ? "1 window" : `${windows.length} windows of ${config.window_seconds} s`;
+  const count = windows.length === 1 ? "1 window" : `${windows.length} overlapping windows of ${config.window_seconds} s`;
   elements.source.textContent = `${name}: ${seconds(duration)}, ${count}.`;
   drawChart(overall);
   elements["timeline-figure"].hidden = windows.length < 2;
