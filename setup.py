@@ -58,7 +58,7 @@ setuptools.setup(
     python_requires=">=3.10,<3.11",
     packages=list(_PACKAGE_DIRS),
     package_dir=_PACKAGE_DIRS,
-    package_data={"speech_emotion.serving": ["web/*", "configs/*"]},
+    package_data={"speech_emotion.serving": ["configs/*"], "speech_emotion.serving.app": ["web/*"]},
     install_requires=_INSTALL_REQUIRES,
     extras_require={"test": _TEST_REQUIRES},
     entry_points={"console_scripts": ["ser = speech_emotion.cli:main"]},

@@ -59,10 +59,21 @@ def audio_windows(path: str, window_seconds: float,
                   sample_rate: int = DEFAULT_FEATURE_CONFIG.sample_rate) -> typing.Tuple[typing.List[Window], float]:
     """Decodes `path`, cuts its mono waveform at `sample_rate` into WAV windows of `window_seconds`;
     returns them and the recording's duration in seconds."""
+    return waveform_windows(mono_waveform(path, sample_rate), window_seconds, sample_rate)
+
+
+def mono_waveform(path: str, sample_rate: int = DEFAULT_FEATURE_CONFIG.sample_rate) -> np.ndarray:
+    """Decodes `path` within the model contract's limits (AudioLimitError, AudioDecodeError) and returns its
+    float32 mono waveform resampled to `sample_rate`."""
+    samples, file_rate = audio_files.decode_audio_file(path, DEFAULT_FEATURE_CONFIG, use_tensorflow_io=False)
+    return soxr.resample(audio_files.to_mono(samples), file_rate, sample_rate, quality="HQ")
+
+
+def waveform_windows(waveform: np.ndarray, window_seconds: float,
+                     sample_rate: int = DEFAULT_FEATURE_CONFIG.sample_rate) -> typing.Tuple[typing.List[Window], float]:
+    """Cuts a mono waveform at `sample_rate` into WAV windows of `window_seconds`; returns them and its duration."""
     if window_seconds <= 0:
         raise ValueError(f"window_seconds must be positive, got {window_seconds}")
-    samples, file_rate = audio_files.decode_audio_file(path, DEFAULT_FEATURE_CONFIG, use_tensorflow_io=False)
-    waveform = soxr.resample(audio_files.to_mono(samples), file_rate, sample_rate, quality="HQ")
     window_samples = max(1, int(round(window_seconds * sample_rate)))
     windows = []
     for start in range(0, len(waveform), window_samples):
