@@ -24,6 +24,8 @@ import sys
 import tempfile
 import typing
 
+import numpy as np
+from aiohttp import http_exceptions
 from aiohttp import web
 
 from speech_emotion import user_errors
@@ -142,7 +144,9 @@ class AnalysisApp:
             try:
                 waveform = await loop.run_in_executor(None, predict_cli.mono_waveform, upload.name)
             except ValueError as error:  # AudioDecodeError, AudioLimitError
-                raise RequestError(400, user_errors.message(error).replace(upload.name, name)) from None
+                raise RequestError(400, user_errors.message(error, upload.name).replace(upload.name, name)) from None
+        if not np.all(np.isfinite(waveform)):  # float files can hold them; the model refuses them
+            raise RequestError(400, f"{name}: the audio holds NaN or infinite samples")
         prediction, transcript = await asyncio.gather(
             loop.run_in_executor(None, self._emotions, name, waveform),
             loop.run_in_executor(None, self._transcriber.transcribe, waveform, DEFAULT_FEATURE_CONFIG.sample_rate))
@@ -179,8 +183,9 @@ class AnalysisApp:
         except asyncio.TimeoutError:
             raise RequestError(408, f"The request body did not arrive within {self.options.read_timeout_seconds:g} s "
                                     "(--read-timeout-seconds)") from None
-        except ValueError as error:  # a malformed multipart body
-            raise RequestError(400, f"Malformed multipart/form-data body: {error}") from None
+        except (ValueError, http_exceptions.HttpProcessingError) as error:  # a malformed multipart body
+            message = getattr(error, "message", None) or str(error)
+            raise RequestError(400, f"Malformed multipart/form-data body: {message}") from None
         raise RequestError(415, f"Send the audio as the body with an audio/* Content-Type, or as the "
                                 f"multipart/form-data field `{AUDIO_FIELD}`; got Content-Type {content_type!r}")
 

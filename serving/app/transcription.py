@@ -80,7 +80,8 @@ class Transcriber:
             self._decoder.start_utt()
             self._decoder.process_raw(pcm16(_dithered(waveform)), full_utt=True)
             self._decoder.end_utt()
-            segments = [(segment.word, segment.start_frame, segment.end_frame) for segment in self._decoder.seg()]
+            # seg() is None when nothing was recognised at all (a few milliseconds of audio).
+            segments = [(segment.word, segment.start_frame, segment.end_frame) for segment in self._decoder.seg() or ()]
         words = tuple(
             Word(_PRONUNCIATION_VARIANT.sub("", word), start / self._frames_per_second,
                  (end + 1) / self._frames_per_second)
