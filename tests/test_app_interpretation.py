@@ -44,12 +44,13 @@ def test_a_steady_recording_stays_one_emotion():
     text = interpretation.summary(_prediction(["sad", "sad"], 6.0), _WORDS)
     assert text.startswith("Overall the speech sounds sad (70%")
     assert "Sad is the top emotion in 2 of 2 windows (6.0 of 6.0 s)." in text
-    assert text.endswith("It stays sad throughout.")
+    assert text.endswith('It stays sad throughout ("i was calm until you shouted…").')
 
 
 def test_one_window_without_words():
     text = interpretation.summary(_prediction(["happy"], 1.2), _transcript())
-    assert text == "Overall the speech sounds happy (70%; next comes neutral, 15%). No words were recognised."
+    assert text == ("Overall the speech sounds happy (70%; next comes neutral, 15%). It stays happy throughout. "
+                    "No words were recognised.")
 
 
 def test_runs_merge_windows_and_the_last_lasts_to_the_end():

@@ -73,8 +73,8 @@ def summary(prediction: predict_cli.FilePrediction, transcript: transcription.Tr
         sentences.append(f"{longest.capitalize()} is the top emotion in {windows_on_top[longest]} of "
                          f"{len(prediction.timeline)} windows ({seconds_on_top[longest]:.1f} of "
                          f"{prediction.duration_seconds:.1f} s).")
-    if len(runs) == 1 and runs[0].windows > 1:
-        sentences.append(f"It stays {runs[0].label} throughout.")
+    if len(runs) == 1:
+        sentences.append(f"It stays {runs[0].label} throughout{_run_words(runs[0], transcript)}.")
     elif len(runs) > 1:
         changes = [f"It starts {runs[0].label}{_run_words(runs[0], transcript)}"]
         changes += [f"turns {run.label} at {run.start_seconds:.1f} s{_run_words(run, transcript)}" for run in runs[1:]]

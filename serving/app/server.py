@@ -234,7 +234,13 @@ def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
                         options.model_name, error)
     finally:
         client.close()
-    app = AnalysisApp(options, transcription.Transcriber()).application()
+    try:
+        transcriber = transcription.Transcriber()
+    except ImportError as error:
+        print(f"{PROG}: error: {error}: install the app extra, pip install 'speech-emotion-tfx[app]' "
+              "(scripts/setup.sh does)", file=sys.stderr)
+        return 1
+    app = AnalysisApp(options, transcriber).application()
     logging.info("analysis app at http://%s:%d/ in front of %s", options.host, options.port, options.model_server)
     try:
         web.run_app(app, host=options.host, port=options.port, access_log=None, print=None,
