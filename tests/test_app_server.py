@@ -2,8 +2,11 @@
 audio/* body or a multipart/form-data field, answers the emotions `ser predict` reports for the same file,
 the words spoken with their times and an interpretation; bad requests and hostile audio get a 4xx
 {"error": ...} and never break it; a model server that does not answer gets 502."""
+import http.server
 import io
+import json
 import random
+import threading
 import time
 
 import app_fixture
@@ -214,3 +217,45 @@ def test_a_model_server_that_does_not_answer_gets_502():
         assert answer.status_code == 502
         assert answer.json()["error"].startswith(f"The model server at {dead} failed: no server answers")
         assert requests.get(base_url + "/").status_code == 200
+
+
+class _ChatEndpoint(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint answering every chat completion with one interpretation."""
+
+    received = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).received.append({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body})
+        content = json.dumps({"interpretation": "A calm voice throughout."})
+        answer = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_the_llm_flags_and_key_reach_the_endpoint(model_server):
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ChatEndpoint) as endpoint:
+        thread = threading.Thread(target=endpoint.serve_forever, daemon=True)
+        thread.start()
+        flags = ("--llm-url", f"http://127.0.0.1:{endpoint.server_address[1]}", "--llm-model", "local-model",
+                 "--llm-key-env", "SER_TEST_LLM_KEY")
+        try:
+            with app_fixture.running_app(model_server, *flags, env={"SER_TEST_LLM_KEY": "sk-local"}) as base_url:
+                answer = requests.post(base_url + "/api/analyze", data=_VALID_CLIP, headers={"Content-Type": "audio/wav"})
+        finally:
+            endpoint.shutdown()
+            thread.join()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["interpretation"] == {"text": "A calm voice throughout.", "source": "llm"}
+    [request] = _ChatEndpoint.received
+    assert request["path"] == "/v1/chat/completions" and request["authorization"] == "Bearer sk-local"
+    assert request["body"]["model"] == "local-model"
+    assert json.loads(request["body"]["messages"][1]["content"])["overall"]["neutral"] == pytest.approx(
+        answer.json()["overall"]["probabilities"]["neutral"], abs=1e-3)

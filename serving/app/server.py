@@ -215,16 +215,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_flags(argv: typing.Optional[typing.Sequence[str]] = None) -> AppOptions:
-    return AppOptions(**vars(build_parser().parse_args(argv)))
+    """The options; a bad value exits with argparse's usage line and status 2."""
+    parser = build_parser()
+    try:
+        return AppOptions(**vars(parser.parse_args(argv)))
+    except ValueError as error:
+        parser.error(str(error))
 
 
 def main(argv: typing.Optional[typing.Sequence[str]] = None) -> int:
+    options = parse_flags(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    try:
-        options = parse_flags(argv)
-    except ValueError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 2
     client = clients.RestClient(options.model_server, options.model_name, timeout_seconds=10.0)
     try:
         logging.info("model server %s: model %s: %s", options.model_server, options.model_name,
