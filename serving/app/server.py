@@ -58,6 +58,7 @@ class AppOptions:
     max_request_bytes: int = 64 * 1024 * 1024
     read_timeout_seconds: float = 30.0
     model_server_timeout_seconds: float = 60.0
+    max_concurrent_analyses: int = 4
     llm_url: str = ""
     llm_model: str = ""
     llm_key_env: str = "OPENAI_API_KEY"
@@ -70,6 +71,8 @@ class AppOptions:
             raise ValueError(f"--max-request-bytes must be positive, got {self.max_request_bytes}")
         if self.read_timeout_seconds <= 0 or self.model_server_timeout_seconds <= 0:
             raise ValueError("--read-timeout-seconds and --model-server-timeout-seconds must be positive")
+        if self.max_concurrent_analyses < 1:
+            raise ValueError(f"--max-concurrent-analyses must be positive, got {self.max_concurrent_analyses}")
         if self.llm_model and not self.llm_url:
             raise ValueError("--llm-model needs --llm-url")
         self.llm_config()  # refuses a malformed --llm-url
@@ -104,6 +107,8 @@ class AnalysisApp:
         self._llm = llm_client.LlmClient(llm_config) if llm_config else None
         # Only the app's own page may post audio; curl and scripts send no Origin and are served.
         self._origin_policy = cross_origin.OriginPolicy()
+        # Decoded audio can take far more memory than its upload; the requests beyond these wait their turn.
+        self._analysis_slots = asyncio.Semaphore(options.max_concurrent_analyses)
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self.options.max_request_bytes, middlewares=[self._json_errors])
@@ -137,6 +142,10 @@ class AnalysisApp:
         name, audio, suffix = await self._read_audio(request)
         if not audio:
             raise RequestError(400, f"{name}: the audio is empty")
+        async with self._analysis_slots:
+            return web.json_response(await self._analysis(name, audio, suffix))
+
+    async def _analysis(self, name: str, audio: bytes, suffix: str) -> dict:
         loop = asyncio.get_running_loop()
         with tempfile.NamedTemporaryFile(prefix="ser_app_", suffix=suffix) as upload:
             upload.write(audio)
@@ -153,7 +162,7 @@ class AnalysisApp:
         answer = prediction.to_json()
         answer["transcript"] = transcript.to_json()
         answer["interpretation"] = await interpretation.interpret(prediction, transcript, self._llm)
-        return web.json_response(answer)
+        return answer
 
     def _emotions(self, name: str, waveform):
         client = clients.RestClient(self.options.model_server, self.options.model_name,
@@ -183,6 +192,8 @@ class AnalysisApp:
         except asyncio.TimeoutError:
             raise RequestError(408, f"The request body did not arrive within {self.options.read_timeout_seconds:g} s "
                                     "(--read-timeout-seconds)") from None
+        except ConnectionError:
+            raise RequestError(400, "The client closed the connection before sending the whole body") from None
         except (ValueError, http_exceptions.HttpProcessingError) as error:  # a malformed multipart body
             message = getattr(error, "message", None) or str(error)
             raise RequestError(400, f"Malformed multipart/form-data body: {message}") from None
@@ -203,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="longest a client may take to send its upload")
     parser.add_argument("--model-server-timeout-seconds", type=float, default=defaults.model_server_timeout_seconds,
                         help="longest one request to the model server may take")
+    parser.add_argument("--max-concurrent-analyses", type=int, default=defaults.max_concurrent_analyses,
+                        help="recordings decoded and analysed at once; more requests wait")
     parser.add_argument("--llm-url", default=defaults.llm_url,
                         help="an OpenAI-compatible endpoint (https://api.openai.com/v1, http://localhost:8000, ...) "
                              "that writes the interpretation; without it, a summary is written here")
