@@ -33,7 +33,9 @@ _INSTALL_REQUIRES = [
     "requests",
     "pyyaml",
 ]
-_TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium"]
+# `ser app`'s offline transcription; its wheel ships the US English model.
+_APP_REQUIRES = ["pocketsphinx==5.0.4"]
+_TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium", *_APP_REQUIRES]
 
 
 def _package_dirs():
@@ -58,9 +60,9 @@ setuptools.setup(
     python_requires=">=3.10,<3.11",
     packages=list(_PACKAGE_DIRS),
     package_dir=_PACKAGE_DIRS,
-    package_data={"speech_emotion.serving": ["web/*", "configs/*"]},
+    package_data={"speech_emotion.serving": ["configs/*"], "speech_emotion.serving.app": ["web/*"]},
     install_requires=_INSTALL_REQUIRES,
-    extras_require={"test": _TEST_REQUIRES},
+    extras_require={"app": _APP_REQUIRES, "test": _TEST_REQUIRES},
     entry_points={"console_scripts": ["ser = speech_emotion.cli:main"]},
     license="Apache-2.0",
 )

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Creates .venv at the repository root with Python 3.10 and installs the project with the locked
 # dependency set (requirements/constraints.txt). Does nothing when .venv already matches the lock.
-#   setup.sh          what `ser` needs (scripts/demo.sh)
-#   setup.sh --test   that, the [test] extra and Chromium for tests/test_web_page.py (scripts/test.sh)
+#   setup.sh          what `ser` needs, `ser app`'s transcriber included (scripts/demo.sh)
+#   setup.sh --test   that, the [test] extra, Chromium for tests/test_web_page.py and espeak-ng for the
+#                     transcription tests (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
-  "") mode=run; extras="" ;;
+  "") mode=run; extras="[app]" ;;
   --test) mode=test; extras="[test]" ;;
   *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
 esac
@@ -30,31 +31,33 @@ find_python310() {
   return 1
 }
 
-# tests/test_web_page.py drives Debian's Chromium through its chromedriver; install them where apt-get
-# may be used, else say how (that test then skips). Never fails the set-up.
-ensure_chromium() {
-  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then return 0; fi
+# tests/test_web_page.py drives Debian's Chromium through its chromedriver, and the `ser app` tests speak
+# with espeak-ng; install them where apt-get may be used, else say how (those tests then skip). Never
+# fails the set-up.
+ensure_test_programs() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && [ -x /usr/bin/espeak-ng ]; then return 0; fi
   local sudo=""
   if ! command -v apt-get >/dev/null 2>&1; then
-    echo "setup: /usr/bin/chromium or /usr/bin/chromedriver missing and no apt-get here; install Chromium and its" >&2
-    echo "setup: chromedriver there yourself, or tests/test_web_page.py skips." >&2
+    echo "setup: /usr/bin/chromium, /usr/bin/chromedriver or /usr/bin/espeak-ng missing and no apt-get here;" >&2
+    echo "setup: install Chromium, its chromedriver and espeak-ng yourself, or tests/test_web_page.py and" >&2
+    echo "setup: the transcription tests skip." >&2
     return 0
   fi
   if [ "$(id -u)" != 0 ]; then
     if ! sudo -n true 2>/dev/null; then
-      echo "setup: /usr/bin/chromium missing; run 'sudo apt-get install chromium chromium-driver'," >&2
-      echo "setup: or tests/test_web_page.py skips." >&2
+      echo "setup: run 'sudo apt-get install chromium chromium-driver espeak-ng', or tests/test_web_page.py" >&2
+      echo "setup: and the transcription tests skip." >&2
       return 0
     fi
     sudo="sudo -n"
   fi
-  echo "setup: installing Debian's chromium and chromium-driver (for tests/test_web_page.py)"
+  echo "setup: installing Debian's chromium, chromium-driver (tests/test_web_page.py) and espeak-ng (tests/test_app_*.py)"
   if ! { $sudo apt-get update -qq &&
-         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }; then
-    echo "setup: apt-get could not install chromium chromium-driver; tests/test_web_page.py will skip." >&2
+         $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver espeak-ng >/dev/null; }; then
+    echo "setup: apt-get could not install chromium chromium-driver espeak-ng; the tests that need them will skip." >&2
   fi
 }
-if [ "$mode" = test ]; then ensure_chromium; fi
+if [ "$mode" = test ]; then ensure_test_programs; fi
 
 # One stamp per mode: the test set-up includes the run set-up, not the other way round.
 stamp=$(cat setup.py requirements/constraints.txt | sha256sum | cut -d' ' -f1)

@@ -43,7 +43,7 @@ PROG = "ser serve"
 
 @dataclasses.dataclass(frozen=True)
 class ServerOptions:
-    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host, --max_request_bytes, --web_ui,
+    """tensorflow_model_server's flags (a port of 0 turns that API off) plus --host, --max_request_bytes,
     --rest_api_read_timeout_in_ms and --cors_allowed_origins."""
 
     model_name: str = "default"
@@ -63,7 +63,6 @@ class ServerOptions:
     max_request_bytes: int = 64 * 1024 * 1024
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0
-    web_ui: bool = True
 
     def __post_init__(self):
         if not self.model_config_file and not self.model_base_path:
@@ -127,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rest_api_read_timeout_in_ms": "longest a REST client may take to send a request's headers, and then its body; "
                                        "also how long an idle connection stays open",
         "cors_allowed_origins": "comma-separated origins (https://host[:port]) whose pages may call the REST API, "
-                                "or * for any; the server's own page always may",
+                                "or * for any; pages of the server's own origin always may",
         "enable_batching": "batch concurrent requests",
         "batching_parameters_file": "BatchingParameters text proto (needs --enable_batching)",
         "monitoring_config_file": "MonitoringConfig text proto; enables /monitoring/prometheus/metrics",
@@ -136,7 +135,6 @@ def build_parser() -> argparse.ArgumentParser:
         "max_request_bytes": "largest request body (REST) or message (gRPC) accepted",
         "tensorflow_intra_op_parallelism": "threads per TensorFlow op (0: TensorFlow decides)",
         "tensorflow_inter_op_parallelism": "TensorFlow ops run at once (0: TensorFlow decides)",
-        "web_ui": "serve the web page at / on the REST port (--web_ui=false: API only)",
     }
     for name, default in defaults.items():
         if isinstance(default, bool):
@@ -185,8 +183,6 @@ class ModelServer:
             raise
         logging.info("serving %s: gRPC on port %s, REST on port %s", ", ".join(sorted(self._manager.model_names)),
                      self.grpc_port, self.rest_port)
-        if self.rest_port and options.web_ui:
-            logging.info("web page at http://%s/", _address(options.host, self.rest_port))
 
     def _start(self, sources: typing.Sequence[model_manager.ModelSource], prometheus_path: typing.Optional[str],
                rest_socket: typing.Optional[socket.socket]) -> None:
@@ -227,8 +223,7 @@ class ModelServer:
             await self._grpc_server.start()
         if rest_socket is not None:
             api = rest_api.RestApi(service, self.metrics, options.max_request_bytes,
-                                   options.rest_api_read_timeout_in_ms / 1000, options.origin_policy(), prometheus_path,
-                                   options.web_ui)
+                                   options.rest_api_read_timeout_in_ms / 1000, options.origin_policy(), prometheus_path)
             # aiohttp closes a connection that has sent no complete request headers for keepalive_timeout.
             self._runner = web.AppRunner(api.application(), access_log=None, handle_signals=False,
                                          keepalive_timeout=options.rest_api_read_timeout_in_ms / 1000)

@@ -44,7 +44,7 @@ class WindowPrediction:
 
 @dataclasses.dataclass(frozen=True)
 class RecordingPrediction:
-    """The model's answer for one recording: `overall` weights the windows of `timeline` by their duration."""
+    """The model's answer for one recording: `overall` is the mean of the windows of `timeline`."""
 
     duration_seconds: float
     overall: EmotionPrediction
@@ -59,6 +59,13 @@ class RecordingPrediction:
         """As `ser batch-predict` writes a prediction: the overall answer first, then its timeline."""
         return {**dataclasses.asdict(self.overall), "duration_seconds": self.duration_seconds,
                 "timeline": self._timeline_json()}
+
+    def own_spans(self) -> typing.List[typing.Tuple[float, float]]:
+        """Each window's own part of the recording: windows overlap, so each one's lasts until the next one
+        starts, the last one's to its end. Where a moment is attributed to one window (the page's timeline,
+        the app's words and emotion runs), it is to the window whose own part holds it."""
+        starts = [window.start_seconds for window in self.timeline]
+        return list(zip(starts, starts[1:] + [self.timeline[-1].end_seconds])) if self.timeline else []
 
     def _timeline_json(self) -> typing.List[dict]:
         return [dataclasses.asdict(window) for window in self.timeline]

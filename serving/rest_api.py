@@ -6,10 +6,10 @@
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:classify   examples
     POST /v1/models/{name}[/versions/{v}|/labels/{l}]:regress    examples
 Every failure answers {"error": message} with TF Serving's HTTP status for the error's code.
-With `serve_web_page`, GET / and /ui/* also serve the web page (web_page.py). Browser pages of other
-origins may call the API only when the origin policy lists them (cross_origin.py). A body that has not
-fully arrived `read_timeout_seconds` after its headers gets 408; the server's connection keep-alive
-timeout, the same length, bounds idle connections and slowly sent headers (model_server.py).
+Browser pages of other origins may call the API only when the origin policy lists them (cross_origin.py);
+the web page is `ser app`'s (serving/app/). A body that has not fully arrived `read_timeout_seconds`
+after its headers gets 408; the server's connection keep-alive timeout, the same length, bounds idle
+connections and slowly sent headers (model_server.py).
 """
 import asyncio
 import logging
@@ -29,7 +29,6 @@ from speech_emotion.serving import inference
 from speech_emotion.serving import json_tensor
 from speech_emotion.serving import metrics as metrics_lib
 from speech_emotion.serving import model_manager
-from speech_emotion.serving import web_page
 
 # TF Serving's path patterns (model_servers/http_rest_api_util.cc).
 _API_PATH = re.compile(r"/v1/.*", re.IGNORECASE)
@@ -39,12 +38,6 @@ _STATUS_PATH = re.compile(
     r"/v1/models(?:/([^/:]+))?(?:(?:/versions/([0-9]+))|(?:/labels/([^/:]+)))?(?:/(metadata))?", re.IGNORECASE)
 _JSON = "application/json"
 ENTRYPOINT = "REST"
-# On every answer: browsers must not guess content types, and the page loads only its own files, in no frame.
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
-                               "frame-ancestors 'none'",
-}
 
 
 class _BodyTimeout(Exception):
@@ -56,20 +49,17 @@ class RestApi:
 
     def __init__(self, service: inference.InferenceService, metrics: metrics_lib.ServerMetrics,
                  max_request_bytes: int, read_timeout_seconds: float, origin_policy: cross_origin.OriginPolicy,
-                 prometheus_path: typing.Optional[str] = None, serve_web_page: bool = False):
+                 prometheus_path: typing.Optional[str] = None):
         self._service = service
         self._metrics = metrics
         self._max_request_bytes = max_request_bytes
         self._read_timeout_seconds = read_timeout_seconds
         self._origin_policy = origin_policy
         self._prometheus_path = prometheus_path
-        self._serve_web_page = serve_web_page
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=self._max_request_bytes)
-        app.on_response_prepare.append(_add_security_headers)
-        if self._serve_web_page:
-            web_page.add_routes(app, self._service.manager.model_names)
+        app.on_response_prepare.append(cross_origin.add_security_headers)
         app.router.add_route("*", "/{path:.*}", self._handle)
         return app
 
@@ -193,11 +183,6 @@ def _version(text: typing.Optional[str]) -> typing.Optional[int]:
     if version is None:
         raise errors.invalid_argument(f"Failed to convert version: {text} to numeric.")
     return version
-
-
-async def _add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
 
 
 def _metadata_json(response) -> str:

@@ -1,7 +1,7 @@
 """The `ser` command line.
 
-It imports only what a command needs, when it runs: `ser --help`, argument errors and `ser predict` (a
-client) never load TensorFlow, Beam or TFX, which take seconds. Errors are one line, `ser: <cause>`;
+It imports only what a command needs, when it runs: `ser --help`, argument errors, `ser predict` and
+`ser app` (clients) never load TensorFlow, Beam or TFX, which take seconds. Errors are one line, `ser: <cause>`;
 `-v` (anywhere on the command line) adds the traceback, and the full logs of pipeline runs.
 """
 import argparse
@@ -165,7 +165,11 @@ _DELEGATED = {
     "serve": ("speech_emotion.serving.model_server",
               "serve pushed models over TF Serving's gRPC and REST APIs (tensorflow_model_server's flags)"),
     "predict": ("speech_emotion.serving.predict_cli", "classify audio files with a running server"),
+    "app": ("speech_emotion.serving.app.server",
+            "the analysis web page and POST /api/analyze (emotions, transcript, interpretation) in front of a model server"),
 }
+# Clients of a model server: they never load TensorFlow.
+_TENSORFLOW_FREE = frozenset({"predict", "app"})
 
 
 def _run_delegated(name: str, argv, verbose: bool) -> int:
@@ -231,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _run(argv, verbose: bool) -> int:
     if argv and argv[0] in _DELEGATED:
-        if argv[0] != "predict":
+        if argv[0] not in _TENSORFLOW_FREE:
             _import_tensorflow(verbose)
         return _run_delegated(argv[0], argv[1:], verbose)
     parser = build_parser()
@@ -248,7 +252,7 @@ def _run(argv, verbose: bool) -> int:
 
 
 def _import_tensorflow(verbose: bool) -> None:
-    """Every command but `ser predict` loads TensorFlow; imported first, its CUDA-registration lines are dropped."""
+    """Every command but the clients loads TensorFlow; imported first, its CUDA-registration lines are dropped."""
     if not verbose:
         from speech_emotion import console
 

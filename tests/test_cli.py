@@ -35,6 +35,8 @@ def _imports_of(argv):
 @pytest.mark.parametrize("argv, code", [
     (["--help"], 0),
     (["predict", "--help"], 0),
+    (["app", "--help"], 0),
+    (["app", "--model-server", "nohostport"], 2),  # not HOST:PORT: ser app's one-line error
     (["pipeline", "run", "--help"], 0),
     (["pipeline", "run", "--workdir", "w", "--tuning-trials", "many"], 2),  # argparse's usage error
     (["pipeline", "config", "--print", "--workdir", "w", "--corpus", "ravdess=/data/ravdess"], 0),

@@ -1,9 +1,10 @@
-"""The web page of `ser serve` against a running server with the fixture model: its routes sit beside
-the REST API without changing its 404s; in headless Chromium, an uploaded recording, sent whole to the
-`timeline` signature, shows the same windows, probabilities and overall emotion as `ser predict` gives for the file, a microphone
-recording (Chromium's fake device) gets a prediction, a REST error reaches the user verbatim, a
-screenshot of a result is saved (also to $SER_SCREENSHOT_DIR when set), the page keeps to its
-Content-Security-Policy, and a page of another origin cannot make the server run an inference."""
+"""The web page of `ser app` in front of a running `ser serve` with the fixture model (`ser serve` itself
+serves no page): in headless Chromium, an uploaded recording shows the same windows, probabilities and
+overall emotion as `ser predict` gives for the file, spoken words show up in the transcript with the
+emotion of their window and the interpretation beside them, a microphone recording (Chromium's fake
+device) gets analysed, an error of the app reaches the user verbatim, screenshots of results are saved
+(also to $SER_SCREENSHOT_DIR when set), the page keeps to its Content-Security-Policy, and a page of
+another origin cannot make the model server run an inference."""
 import base64
 import functools
 import http.server
@@ -14,6 +15,7 @@ import shutil
 import threading
 import time
 
+import app_fixture
 import serving_model_fixture as fixture
 
 import numpy as np
@@ -62,7 +64,14 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base_url(server):
+    """The model server's REST API."""
     return f"http://127.0.0.1:{server.rest_port}"
+
+
+@pytest.fixture(scope="module")
+def app_url(server):
+    with app_fixture.running_app(f"127.0.0.1:{server.rest_port}") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -101,33 +110,23 @@ def browser(tmp_path_factory):
         driver.quit()
 
 
-@pytest.fixture
-def page(browser, base_url):
-    """The page freshly loaded, settings fetched."""
-    browser.get(base_url + "/")
+def _load(browser, url):
+    browser.get(url + "/")
     WebDriverWait(browser, _WAIT_SECONDS).until(lambda _: not browser.find_element(By.ID, "audio-file").get_attribute("disabled"))
     return browser
 
 
-def test_server_serves_the_page_and_its_settings_beside_the_api(base_url, tmp_path):
-    page = requests.get(base_url + "/")
-    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
-    assert '<script type="module" src="/ui/app.js">' in page.text
-    assert requests.get(base_url + "/ui/app.js").headers["Content-Type"].startswith("text/javascript")
-    config = requests.get(base_url + "/ui/config.json").json()
-    assert config["sample_rate"] == DEFAULT_FEATURE_CONFIG.sample_rate
-    assert config["window_seconds"] == DEFAULT_FEATURE_CONFIG.clip_seconds
-    assert config["signature_name"] == "timeline"  # the model windows the recording the page sends whole
-    assert config["model_names"] == [fixture.MODEL_NAME] and config["default_model_name"] == fixture.MODEL_NAME
-    for method, path in (("GET", "/ui/missing.js"), ("POST", "/"), ("GET", "/index.html")):
+@pytest.fixture
+def page(browser, app_url):
+    """The page freshly loaded, settings fetched."""
+    return _load(browser, app_url)
+
+
+def test_ser_serve_is_the_api_alone(base_url):
+    for method, path in (("GET", "/"), ("GET", "/ui/app.js"), ("GET", "/ui/config.json"), ("POST", "/api/analyze")):
         answer = requests.request(method, base_url + path)
         assert answer.status_code == 404
         assert answer.json() == {"error": f"Not found: {method} {path}"}
-
-    fixture.push_version(tmp_path / "models", 1)
-    with fixture.running_server(tmp_path / "models", port=0, web_ui=False) as api_only:
-        answer = requests.get(f"http://127.0.0.1:{api_only.rest_port}/")
-        assert answer.status_code == 404 and answer.json() == {"error": "Not found: GET /"}
 
 
 def _finish(page) -> str:
@@ -154,7 +153,7 @@ def _bars(page):
 def test_upload_shows_the_same_windows_and_probabilities_as_ser_predict(page, long_recording_path, expected):
     _upload(page, long_recording_path)
 
-    assert len(expected.timeline) == 3  # 0-3 s, 3-6 s and the 1.6 s tail, long enough to keep
+    assert len(expected.timeline) == 6  # a window every second, the last one ending with the recording
     bars = _bars(page)
     assert [emotion for emotion, _, _ in bars] == list(fixture.EMOTIONS)
     for emotion, probability, shown in bars:
@@ -186,7 +185,7 @@ def test_a_stereo_ogg_at_another_rate_is_resampled_and_windowed_like_ser_predict
         client.close()
     _upload(page, path)
 
-    assert len(expected.timeline) == 5  # a window every second, the last ending with the recording
+    assert len(expected.timeline) == 5  # a window every second, the last one ending with the recording
     assert len(page.find_elements(By.CSS_SELECTOR, "#timeline .timeline-window")) == 5
     # The browser's decoder and resampler are not the project's: close, not equal.
     for emotion, probability, _ in _bars(page):
@@ -209,32 +208,63 @@ def test_recording_from_the_microphone_is_predicted(page):
     assert not page.find_element(By.ID, "timeline-figure").is_displayed()  # about 2 s: a single window
 
 
-def test_rest_errors_are_shown_verbatim(page, base_url, long_recording_path):
-    answer = requests.post(f"{base_url}/v1/models/no_such_model:predict", json={"instances": []})
-    assert answer.status_code == 404
-    model_name = page.find_element(By.ID, "model-name")
-    model_name.clear()
-    model_name.send_keys("no_such_model")
-    page.find_element(By.ID, "audio-file").send_keys(str(long_recording_path))
+def test_errors_of_the_app_are_shown_verbatim(browser, server, long_recording_path):
+    with app_fixture.running_app(f"127.0.0.1:{server.rest_port}", "--model-name", "no_such_model") as url:
+        answer = requests.post(url + "/api/analyze", data=long_recording_path.read_bytes(),
+                               headers={"Content-Type": "audio/wav"})
+        assert answer.status_code == 502
+        page = _load(browser, url)
+        page.find_element(By.ID, "audio-file").send_keys(str(long_recording_path))
 
-    assert _finish(page) == "error"
-    error = page.find_element(By.ID, "error")
-    assert error.is_displayed()
-    assert error.text == f"The server answered HTTP 404: {answer.json()['error']}"
-    assert not page.find_element(By.ID, "result").is_displayed()
+        assert _finish(page) == "error"
+        error = page.find_element(By.ID, "error")
+        assert error.is_displayed()
+        assert error.text == f"The server answered HTTP 502: {answer.json()['error']}"
+        assert not page.find_element(By.ID, "result").is_displayed()
+
+
+def _save_screenshot(page, path) -> Image.Image:
+    assert page.save_screenshot(str(path))
+    if os.environ.get("SER_SCREENSHOT_DIR"):
+        os.makedirs(os.environ["SER_SCREENSHOT_DIR"], exist_ok=True)
+        shutil.copy(path, os.environ["SER_SCREENSHOT_DIR"])
+    image = Image.open(path)
+    assert image.format == "PNG"
+    assert image.width >= 800 and image.height >= 600
+    return image
+
+
+@pytest.fixture(scope="module")
+def speech_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("speech") / "speech.wav"
+    path.write_bytes(wav.encode_wav_pcm16(app_fixture.spoken(app_fixture.SENTENCE), DEFAULT_FEATURE_CONFIG.sample_rate))
+    return path
+
+
+def test_spoken_words_show_in_the_transcript_with_their_emotion_and_the_interpretation(page, app_url, speech_path, tmp_path):
+    expected = requests.post(app_url + "/api/analyze", data=speech_path.read_bytes(),
+                             headers={"Content-Type": "audio/wav"}).json()
+    _upload(page, speech_path)
+
+    words = page.find_elements(By.CSS_SELECTOR, "#transcript .word")
+    assert [word.text for word in words] == [word["word"] for word in expected["transcript"]["words"]]
+    assert app_fixture.word_error_rate(app_fixture.SENTENCE, " ".join(word.text for word in words)) <= 0.5
+    starts = [window["start_seconds"] for window in expected["timeline"]]
+    for word, expected_word in zip(words, expected["transcript"]["words"]):
+        assert float(word.get_attribute("data-start")) == pytest.approx(expected_word["start_seconds"])
+        # Each word has the emotion of the window whose own part (up to the next window's start) holds its middle.
+        middle = (expected_word["start_seconds"] + expected_word["end_seconds"]) / 2
+        window = max(index for index, start in enumerate(starts) if start <= middle or index == 0)
+        assert word.get_attribute("data-emotion") == expected["timeline"][window]["label"]
+    assert page.find_element(By.ID, "interpretation").text == expected["interpretation"]["text"]
+    assert page.find_element(By.ID, "interpretation-source").text == "Written from the timeline and the transcript."
+    assert not page.find_element(By.ID, "interpretation-warning").is_displayed()
+    _save_screenshot(page, tmp_path / "web_page_speech.png")
 
 
 def test_screenshot_of_a_long_recording(page, long_recording_path, tmp_path):
     _upload(page, long_recording_path)
-    screenshot = tmp_path / "web_page.png"
-    assert page.save_screenshot(str(screenshot))
-    if os.environ.get("SER_SCREENSHOT_DIR"):
-        os.makedirs(os.environ["SER_SCREENSHOT_DIR"], exist_ok=True)
-        shutil.copy(screenshot, os.environ["SER_SCREENSHOT_DIR"])
-
-    image = Image.open(screenshot)
-    assert image.format == "PNG"
-    assert image.width >= 800 and image.height >= 600
+    image = _save_screenshot(page, tmp_path / "web_page.png")
     # Text, bars and the coloured timeline: far more than a blank or error page's few colours.
     assert len(image.convert("RGB").getcolors(maxcolors=1 << 20)) > 200
 
@@ -253,7 +283,7 @@ def other_origin_page(browser, tmp_path):
         thread.join()
 
 
-def test_a_page_of_another_origin_cannot_make_the_server_predict(other_origin_page, server, base_url, long_recording_path):
+def test_a_page_of_another_origin_cannot_make_the_model_server_predict(other_origin_page, server, base_url, long_recording_path):
     clip = long_recording_path.read_bytes()[:DEFAULT_FEATURE_CONFIG.sample_rate]  # a valid WAV prefix
     body = json.dumps({"instances": [{"b64": base64.b64encode(clip).decode()}]})
     counts = server.metrics.request_count

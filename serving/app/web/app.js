@@ -1,17 +1,20 @@
-// The web page of `ser serve`: decodes audio in the browser, resamples it to the model's rate, sends the
-// whole recording as one 16-bit WAV to the REST API's :predict on the model's `timeline` signature, which
-// windows it and weighs the windows as for `ser predict`, and draws the answer. /ui/config.json carries its settings.
+// The web page of `ser app`: decodes audio in the browser, mixes it to mono at the model's rate, posts it
+// as a 16-bit WAV to /api/analyze and draws the answer: the overall emotions, the timeline of windows,
+// the transcript (each word coloured by the top emotion of its window) and the interpretation.
+// /ui/config.json carries the settings.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 // One colour per emotion, in the model's class order.
 const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+const ANALYZE_PATH = "/api/analyze";
 
 const elements = Object.fromEntries(
-  ["model-name", "model-names", "audio-file", "record", "predict", "status", "error", "result", "overall-label",
-   "overall-probability", "source", "chart", "timeline-figure", "timeline"].map((id) => [id, document.getElementById(id)]));
+  ["model-name", "audio-file", "record", "again", "status", "error", "result", "overall-label",
+   "overall-probability", "source", "chart", "timeline-figure", "timeline", "transcript", "interpretation",
+   "interpretation-source", "interpretation-warning"].map((id) => [id, document.getElementById(id)]));
 
 let config = null;
-let lastAudio = null;  // {name, bytes} of the audio last analysed, for "Predict again"
+let lastAudio = null;  // {name, bytes} of the audio last analysed, for "Analyse again"
 let recorder = null;
 
 function setStatus(state, text) {
@@ -50,7 +53,7 @@ async function decodeToMono(bytes, sampleRate) {
   return mono;
 }
 
-// Rounds halves to even, as numpy does, so the page sends the same samples as `ser predict`.
+// Rounds halves to even, as numpy does, so a 16-bit WAV comes back sample for sample.
 function roundHalfEven(value) {
   const floor = Math.floor(value);
   const fraction = value - floor;
@@ -81,25 +84,12 @@ function encodeWav(samples, sampleRate) {
   return new Uint8Array(view.buffer);
 }
 
-function base64(bytes) {
-  let text = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(text);
-}
+// --- API -------------------------------------------------------------------------------------------
 
-// --- REST API --------------------------------------------------------------------------------------
-
-// The `timeline` signature's answer for one recording: its windows, each with its prediction, and the overall one.
-async function predictTimeline(modelName, samples) {
-  const url = `/v1/models/${encodeURIComponent(modelName)}:predict`;
-  const inputs = {[config.audio_input]: [{b64: base64(encodeWav(samples, config.sample_rate))}]};
+async function analyseWav(wavBytes) {
   let response;
   try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: {"Content-Type": "application/json"},
-      body: JSON.stringify({signature_name: config.signature_name, inputs}),
-    });
+    response = await fetch(ANALYZE_PATH, {method: "POST", headers: {"Content-Type": "audio/wav"}, body: wavBytes});
   } catch (error) {
     throw new Error(`Cannot reach the server: ${error.message || error}`);
   }
@@ -111,14 +101,7 @@ async function predictTimeline(modelName, samples) {
     answer = {error: text};
   }
   if (!response.ok) throw new Error(`The server answered HTTP ${response.status}: ${answer.error ?? text}`);
-  // Columnar outputs of a batch of one; the per-window ones are padded past window_count.
-  const outputs = answer.outputs;
-  const classes = outputs.classes[0];
-  const windows = outputs.start_seconds[0].slice(0, outputs.window_count[0]).map((start, w) => ({
-    start, end: outputs.end_seconds[0][w],
-    prediction: {label: outputs.label[0][w], classes, probabilities: outputs.probabilities[0][w]}}));
-  const overall = {label: outputs.overall_label[0], classes, probabilities: outputs.overall_probabilities[0]};
-  return {duration: outputs.duration_seconds[0], windows, overall};
+  return answer;
 }
 
 // --- Drawing ---------------------------------------------------------------------------------------
@@ -133,49 +116,48 @@ function svgElement(name, attributes = {}, text = null) {
 const percent = (p) => `${(100 * p).toFixed(1)}%`;
 const seconds = (s) => `${s.toFixed(1)} s`;
 
-function drawChart(overall) {
+function drawChart(overall, colours) {
   const rowHeight = 30, labelWidth = 110, barWidth = 420, valueWidth = 70;
+  const emotions = Object.keys(overall.probabilities);
   const svg = elements.chart;
   svg.replaceChildren();
-  svg.setAttribute("viewBox", `0 0 ${labelWidth + barWidth + valueWidth} ${rowHeight * overall.classes.length}`);
-  overall.classes.forEach((emotion, e) => {
-    const p = overall.probabilities[e];
+  svg.setAttribute("viewBox", `0 0 ${labelWidth + barWidth + valueWidth} ${rowHeight * emotions.length}`);
+  emotions.forEach((emotion, e) => {
+    const p = overall.probabilities[emotion];
     const y = e * rowHeight;
     const row = svgElement("g", {class: "bar", "data-emotion": emotion, "data-probability": p});
     row.append(
       svgElement("text", {x: labelWidth - 10, y: y + rowHeight / 2, class: "bar-label"}, emotion),
       svgElement("rect", {x: labelWidth, y: y + 5, width: barWidth, height: rowHeight - 10, class: "bar-track"}),
       svgElement("rect", {x: labelWidth, y: y + 5, width: Math.max(0, p * barWidth), height: rowHeight - 10,
-                          fill: PALETTE[e % PALETTE.length], class: emotion === overall.label ? "bar-fill top" : "bar-fill"}),
+                          fill: colours[emotion], class: emotion === overall.label ? "bar-fill top" : "bar-fill"}),
       svgElement("text", {x: labelWidth + barWidth + 8, y: y + rowHeight / 2, class: "bar-value"}, percent(p)));
     svg.append(row);
   });
 }
 
-function drawTimeline(windows) {
+function drawTimeline(timeline, colours) {
   const width = 600, stripTop = 4, stripHeight = 46, axisHeight = 22;
-  const duration = windows[windows.length - 1].end;
+  const duration = timeline[timeline.length - 1].end_seconds;
   const x = (time) => (time / duration) * width;
   const svg = elements.timeline;
   svg.replaceChildren();
   svg.setAttribute("viewBox", `0 0 ${width} ${stripTop + stripHeight + axisHeight}`);
-  windows.forEach((window, w) => {
-    const prediction = window.prediction;
-    const e = prediction.classes.indexOf(prediction.label);
-    // Windows overlap: each is drawn up to where the next one starts, the last one to its end.
-    const drawnEnd = w + 1 < windows.length ? windows[w + 1].start : window.end;
-    const left = x(window.start), span = x(drawnEnd) - left;
-    const range = `${window.start.toFixed(1)}–${window.end.toFixed(1)} s`;
-    const group = svgElement("g", {class: "timeline-window", "data-start": window.start, "data-end": window.end,
-                                   "data-emotion": prediction.label, "data-probability": prediction.probabilities[e]});
-    const details = prediction.classes.map((emotion, i) => `${emotion} ${percent(prediction.probabilities[i])}`).join("\n");
+  timeline.forEach((window, w) => {
+    // Windows overlap: each is drawn over its own part of the recording, up to where the next one starts.
+    const left = x(window.start_seconds), span = x(ownEnd(timeline, w)) - left;
+    const range = `${window.start_seconds.toFixed(1)}–${window.end_seconds.toFixed(1)} s`;
+    const group = svgElement("g", {class: "timeline-window", "data-start": window.start_seconds,
+                                   "data-end": window.end_seconds, "data-emotion": window.label,
+                                   "data-probability": window.probabilities[window.label]});
+    const details = Object.entries(window.probabilities).map(([emotion, p]) => `${emotion} ${percent(p)}`).join("\n");
     group.append(
-      svgElement("title", {}, `${range}: ${prediction.label}\n${details}`),
+      svgElement("title", {}, `${range}: ${window.label}\n${details}`),
       svgElement("rect", {x: left + 1, y: stripTop, width: Math.max(1, span - 2), height: stripHeight, rx: 3,
-                          fill: PALETTE[e % PALETTE.length]}));
+                          fill: colours[window.label]}));
     if (span >= 70) {
       group.append(
-        svgElement("text", {x: left + span / 2, y: stripTop + 18, class: "window-label"}, prediction.label),
+        svgElement("text", {x: left + span / 2, y: stripTop + 18, class: "window-label"}, window.label),
         svgElement("text", {x: left + span / 2, y: stripTop + 36, class: "window-range"}, range));
     }
     svg.append(group);
@@ -187,14 +169,54 @@ function drawTimeline(windows) {
   }
 }
 
-function showResult(name, {duration, windows, overall}) {
-  elements["overall-label"].textContent = overall.label;
-  elements["overall-probability"].textContent = `(${percent(overall.probabilities[overall.classes.indexOf(overall.label)])})`;
-  const count = windows.length === 1 ? "1 window" : `${windows.length} overlapping windows of ${config.window_seconds} s`;
-  elements.source.textContent = `${name}: ${seconds(duration)}, ${count}.`;
-  drawChart(overall);
-  elements["timeline-figure"].hidden = windows.length < 2;
-  if (windows.length > 1) drawTimeline(windows);
+// Where window `w`'s own part of the recording ends: where the next window starts, or the window's end for the last.
+function ownEnd(timeline, w) {
+  return w + 1 < timeline.length ? timeline[w + 1].start_seconds : timeline[w].end_seconds;
+}
+
+// The window a word belongs to: the one whose own part its middle falls in, as the server aligns them.
+function windowOfWord(timeline, word) {
+  const middle = (word.start_seconds + word.end_seconds) / 2;
+  return timeline.find((window, w) => middle < ownEnd(timeline, w)) ?? timeline[timeline.length - 1];
+}
+
+function drawTranscript(answer, colours) {
+  const container = elements.transcript;
+  container.replaceChildren();
+  if (!answer.transcript.words.length) {
+    container.textContent = "No words were recognised.";
+    return;
+  }
+  for (const word of answer.transcript.words) {
+    const window = windowOfWord(answer.timeline, word);
+    const span = document.createElement("span");
+    span.className = "word";
+    span.textContent = word.word;
+    span.title = `${word.start_seconds.toFixed(2)}–${word.end_seconds.toFixed(2)} s: ${window.label}`;
+    span.dataset.start = word.start_seconds;
+    span.dataset.end = word.end_seconds;
+    span.dataset.emotion = window.label;
+    span.style.borderBottomColor = colours[window.label];
+    container.append(span, " ");
+  }
+}
+
+function showResult(name, answer) {
+  const emotions = Object.keys(answer.overall.probabilities);
+  const colours = Object.fromEntries(emotions.map((emotion, e) => [emotion, PALETTE[e % PALETTE.length]]));
+  elements["overall-label"].textContent = answer.overall.label;
+  elements["overall-probability"].textContent = `(${percent(answer.overall.probabilities[answer.overall.label])})`;
+  const count = answer.timeline.length === 1 ? "1 window" : `${answer.timeline.length} overlapping windows of ${config.window_seconds} s`;
+  elements.source.textContent = `${name}: ${seconds(answer.duration_seconds)}, ${count}.`;
+  drawChart(answer.overall, colours);
+  elements["timeline-figure"].hidden = answer.timeline.length < 2;
+  if (answer.timeline.length > 1) drawTimeline(answer.timeline, colours);
+  drawTranscript(answer, colours);
+  elements.interpretation.textContent = answer.interpretation.text;
+  elements["interpretation-source"].textContent =
+    answer.interpretation.source === "llm" ? "Written by a language model." : "Written from the timeline and the transcript.";
+  elements["interpretation-warning"].textContent = answer.interpretation.warning ?? "";
+  elements["interpretation-warning"].hidden = !answer.interpretation.warning;
   elements.result.hidden = false;
 }
 
@@ -202,20 +224,19 @@ function showResult(name, {duration, windows, overall}) {
 
 async function analyse(name, bytes) {
   lastAudio = {name, bytes};
-  elements.predict.disabled = false;
+  elements.again.disabled = false;
   clearError();
-  const modelName = elements["model-name"].value.trim();
-  if (!modelName) {
-    showError("Enter the name of a model.");
-    return;
-  }
   setStatus("working", `Decoding ${name}…`);
   try {
     const samples = await decodeToMono(bytes, config.sample_rate);
     if (!samples.length) throw new Error(`${name} holds no audio.`);
-    setStatus("working", `Asking model ${modelName} about ${seconds(samples.length / config.sample_rate)} of audio…`);
-    showResult(name, await predictTimeline(modelName, samples));
-    setStatus("done", `Model ${modelName} judged ${name}.`);
+    if (samples.length > config.max_seconds * config.sample_rate) {
+      throw new Error(`${name} lasts ${seconds(samples.length / config.sample_rate)}; at most ${config.max_seconds} s are analysed.`);
+    }
+    setStatus("working", `Analysing ${seconds(samples.length / config.sample_rate)} of ${name}…`);
+    const answer = await analyseWav(encodeWav(samples, config.sample_rate));
+    showResult(name, answer);
+    setStatus("done", `Model ${config.model_name} judged ${name}.`);
   } catch (error) {
     elements.result.hidden = true;
     showError(error.message || String(error));
@@ -259,8 +280,7 @@ async function loadConfig() {
   const response = await fetch("/ui/config.json");
   if (!response.ok) throw new Error(`Cannot load the page's settings: HTTP ${response.status}`);
   config = await response.json();
-  for (const name of config.model_names) elements["model-names"].append(new Option(name, name));
-  elements["model-name"].value = config.default_model_name;
+  elements["model-name"].textContent = config.model_name;
   elements["audio-file"].disabled = false;
   elements.record.disabled = false;
 }
@@ -270,7 +290,7 @@ elements["audio-file"].addEventListener("change", async () => {
   if (file) await analyse(file.name, await file.arrayBuffer());
 });
 elements.record.addEventListener("click", () => (recorder ? recorder.stop() : startRecording()));
-elements.predict.addEventListener("click", () => lastAudio && analyse(lastAudio.name, lastAudio.bytes));
+elements.again.addEventListener("click", () => lastAudio && analyse(lastAudio.name, lastAudio.bytes));
 
 loadConfig().then(
   () => setStatus("idle", `Choose an audio file or record; it is cut into ${config.window_seconds} s windows.`),
