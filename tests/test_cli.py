@@ -36,6 +36,7 @@ def _imports_of(argv):
     (["--help"], 0),
     (["predict", "--help"], 0),
     (["pipeline", "run", "--help"], 0),
+    (["evaluate", "--help"], 0),
     (["pipeline", "run", "--workdir", "w"], 2),  # --corpus missing: argparse's usage error
     (["no-such-command"], 2),
 ])
