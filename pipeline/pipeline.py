@@ -160,6 +160,7 @@ def create_pipeline(config: pipeline_config.PipelineConfig) -> tfx.dsl.Pipeline:
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         evaluator_blessing=evaluator.outputs["blessing"],
+        evaluation=evaluator.outputs["evaluation"],
         min_unweighted_accuracy=config.blessing.min_cross_corpus_unweighted_accuracy,
         reports_dir=config.reports_dir,
     )

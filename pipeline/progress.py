@@ -255,7 +255,8 @@ def result_lines(config: pipeline_config.PipelineConfig, log_path: typing.Option
         lines.append(f"Pushed models: {config.serving_model_dir}")
     else:
         lines.append("No model pushed: none passed the Evaluator's and the cross-corpus gate's thresholds")
-    lines.append(f"Reports: {config.reports_dir} (model_card.md, cross_corpus.json, confusion matrices, training curves)")
+    lines.append(f"Reports: {config.reports_dir} (model_card.html and .md, also in each pushed version's "
+                 f"assets.extra; cross_corpus.json, confusion matrices, training curves)")
     if config.unlabelled_clips:
         lines.append(f"Predictions for {config.unlabelled_clips}: {config.predictions_dir}")
     if log_path:

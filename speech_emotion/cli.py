@@ -182,6 +182,7 @@ def _run_delegated(name: str, argv, verbose: bool) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from speech_emotion.components.cross_corpus import evaluate_command
     from speech_emotion.data import report
     from speech_emotion.kubeflow import compile_command
     from speech_emotion.serving import batch_predict
@@ -230,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser = commands.add_parser("report", help="data reports: emotion distribution, durations, waveforms, spectrograms")
     report.add_arguments(report_parser)
     report_parser.set_defaults(handler=report.run)
+
+    evaluate_parser = commands.add_parser(
+        "evaluate", help="score labelled corpus folders with an exported model: UA, WA, confusion matrix, calibration "
+                         "(the model card's per-corpus section, markdown and HTML)")
+    evaluate_command.add_arguments(evaluate_parser)
+    evaluate_parser.set_defaults(handler=evaluate_command.run)
     return parser
 
 

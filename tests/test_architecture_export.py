@@ -1,13 +1,16 @@
 """One architecture, and an ensemble of two, exported through trainer/export.py with a real tf.Transform output:
-the serving contract holds, and CrossCorpusGate scores and gates that served model."""
+the serving contract holds, the served probabilities are the temperature-scaled ones, and CrossCorpusGate scores
+and gates that served model and writes its model card into the model's assets.extra."""
 import io
 import json
 import os
 
 import speech_emotion  # noqa: F401  (must precede TensorFlow)
 import numpy as np
+import evaluation_fixture
 import soundfile
 import tensorflow as tf
+import test_model_card
 import transform_fixture
 
 from tfx.types import artifact_utils
@@ -16,11 +19,14 @@ from tfx.types import standard_artifacts
 from speech_emotion.components.cross_corpus import component as cross_corpus
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import example_features
+from speech_emotion.trainer import calibration
+from speech_emotion.trainer import card_document
 from speech_emotion.trainer import config as trainer_config
 from speech_emotion.trainer import export, preprocessing
 from speech_emotion.trainer import model as model_lib
 
 CONFIG = FeatureConfig(clip_seconds=0.5, n_mels=16)
+TEMPERATURE = 2.5
 EMOTIONS = ("neutral", "happy", "angry")
 # The most layered architecture: self-attention, BiLSTM and BiGRU all have to survive the SavedModel trace.
 MODEL = trainer_config.ModelConfig(
@@ -45,21 +51,25 @@ def _serialized(frequency, label, corpus="ravdess"):
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def test_exported_architecture_serves_examples_as_the_keras_model_scores_them(tmp_path):
+def test_exported_architecture_serves_softmax_of_its_logits_over_the_temperature(tmp_path):
     transform_output = transform_fixture.analysed_transform_output(
         [(_wav_bytes(200.0), "neutral"), (_wav_bytes(330.0), "happy"), (_wav_bytes(500.0), "angry")], CONFIG, EMOTIONS, str(tmp_path))
 
     model = model_lib.build_model(len(EMOTIONS), CONFIG.num_frames, CONFIG.n_mels, MODEL)
     output_dir = str(tmp_path / "model" / "Format-Serving")
-    export.export_serving_model(model, transform_output, EMOTIONS, CONFIG, output_dir)
+    export.export_serving_model(model, transform_output, EMOTIONS, CONFIG, output_dir, temperature=TEMPERATURE)
+    calibration.Calibration(temperature=TEMPERATURE, fitted_on="eval", clips=2).write(output_dir)
 
     examples = [_serialized(250.0, "neutral"), _serialized(700.0, "angry")]
     served = tf.saved_model.load(output_dir).signatures["serving_examples"](examples=tf.constant(examples))
     transformed = transform_output.transform_raw_features(
         tf.io.parse_example(tf.constant(examples), transform_output.raw_feature_spec())
     )
-    expected = model.predict(transformed[preprocessing.LOG_MEL], verbose=0)
-    np.testing.assert_allclose(served["probabilities"].numpy(), expected, rtol=1e-4, atol=1e-5)
+    head = model.get_layer("probabilities")
+    features = tf.keras.Model(model.input, head.input).predict(transformed[preprocessing.LOG_MEL], verbose=0)
+    logits = features @ head.kernel.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(served["probabilities"].numpy(), tf.nn.softmax(logits / TEMPERATURE).numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(served["probabilities"].numpy().argmax(axis=1), model.predict(transformed[preprocessing.LOG_MEL], verbose=0).argmax(axis=1))
     with open(os.path.join(output_dir, "assets", export.LABELS_ASSET)) as labels_file:
         assert labels_file.read().split() == list(EMOTIONS)
 
@@ -110,12 +120,14 @@ def _check_cross_corpus_gate(tmp_path):
     model = _artifact(standard_artifacts.Model, tmp_path / "model")
     evaluator_blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / "evaluator_blessing")
     evaluator_blessing.set_int_custom_property("blessed", 1)
+    evaluation = _artifact(standard_artifacts.ModelEvaluation, tmp_path / "evaluation")
+    evaluation_fixture.evaluator_result(EMOTIONS, [0, 1], [0, 0], ["female", "male"], ["ravdess", "ravdess"], evaluation.uri)
     verdicts = {}
     for floor in (0.0, 1.01):
         blessing = _artifact(standard_artifacts.ModelBlessing, tmp_path / f"blessing_{floor}")
         report = _artifact(cross_corpus.CrossCorpusReport, tmp_path / f"report_{floor}")
         cross_corpus.CrossCorpusGate.test_call(
-            examples=examples, model=model, evaluator_blessing=evaluator_blessing, blessing=blessing, report=report,
+            examples=examples, model=model, evaluator_blessing=evaluator_blessing, evaluation=evaluation, blessing=blessing, report=report,
             min_unweighted_accuracy=floor, reports_dir=str(tmp_path / "reports"),
         )
         verdicts[floor] = blessing.get_int_custom_property("blessed")
@@ -128,5 +140,12 @@ def _check_cross_corpus_gate(tmp_path):
     assert emodb["classes"] == ["angry"] and emodb["examples"] == 2 and emodb["excluded"] == 1
     assert emodb["unweighted_accuracy"] == 1.0
     assert results["eval"]["ravdess"]["classes"] == list(EMOTIONS)
-    for name in ("model_card.md", "confusion_test_emodb.png", "confusion_eval_ravdess.png"):
+    for name in ("model_card.md", "model_card.html", "confusion_test_emodb.png", "confusion_eval_ravdess.png"):
         assert os.path.exists(tmp_path / "reports" / name), name
+    assert results["eval"]["ravdess"]["calibration"]["temperature"] == TEMPERATURE
+    # The card travels with the model, in the folder the Pusher copies.
+    card_dir = tmp_path / "model" / "Format-Serving" / cross_corpus.MODEL_CARD_DIR
+    markdown = (card_dir / card_document.MARKDOWN_FILE).read_text()
+    assert "T = 2.500" in markdown and "| gender = female | 1 |" in markdown and "### emodb (test)" in markdown
+    page = test_model_card.parsed_html((card_dir / card_document.HTML_FILE).read_text())
+    assert len(page.images) == 2  # a reliability diagram per corpus: ravdess (eval), emodb (test)

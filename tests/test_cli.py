@@ -40,6 +40,7 @@ def _imports_of(argv):
     (["pipeline", "run", "--help"], 0),
     (["pipeline", "run", "--workdir", "w", "--tuning-trials", "many"], 2),  # argparse's usage error
     (["pipeline", "config", "--print", "--workdir", "w", "--corpus", "ravdess=/data/ravdess"], 0),
+    (["evaluate", "--help"], 0),
     (["no-such-command"], 2),
 ])
 def test_help_and_argument_errors_import_no_tensorflow_beam_or_tfx(argv, code):

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from speech_emotion.components.cross_corpus import evaluate
 from speech_emotion.data import example_features
+from speech_emotion.trainer import model_card
 from speech_emotion.trainer import reports
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry")
@@ -44,6 +45,10 @@ def test_argmax_is_taken_over_the_shared_emotions_only():
     # neutral's argmax over (neutral, sad, angry) is neutral (1 > 0): correct once calm and happy are left out.
     assert result["confusion_matrix"] == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
     assert result["unweighted_accuracy"] == 1.0 and result["weighted_accuracy"] == 1.0
+    # Calibration on the probabilities renormalised over the three scored classes: sad's are softmax(0, 2, 1).
+    sad = np.exp([0.0, 2.0, 1.0]) / np.exp([0.0, 2.0, 1.0]).sum()
+    assert result["calibration"]["reliability"][int(np.ceil(sad.max() * 15)) - 1]["clips"] >= 1
+    assert 0.0 < result["calibration"]["expected_calibration_error"] < 1.0
 
 
 def test_full_taxonomy_scoring_counts_out_of_shared_predictions_as_errors():
@@ -66,8 +71,8 @@ def test_reports_unweighted_accuracy_ignores_absent_classes_and_tables_list_ever
     confusion = np.array([[3, 1, 0], [0, 0, 0], [1, 0, 1]])
     unweighted, weighted = reports.unweighted_and_weighted_accuracy(confusion)
     assert unweighted == (0.75 + 0.5) / 2 and weighted == 4 / 6
-    table = reports.per_class_table(confusion, ["angry", "calm", "sad"])
-    assert "| angry | 4 | 0.750 |" in table and "| calm | 0 |" in table
+    table = model_card.per_class_table(confusion, ["angry", "calm", "sad"])
+    assert table.rows[0] == ("angry", 4, 0.75, 0.75) and table.rows[1] == ("calm", 0, None, 0.0)
     png = reports.write_confusion_matrix(confusion, ["angry", "calm", "sad"], "test", str(tmp_path / "cm.png"))
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     curves = reports.write_training_curves({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "unweighted_accuracy": [0.3, 0.6]}, "cnn", str(tmp_path))

@@ -64,6 +64,31 @@ def test_pushed_model_has_tf_serving_layout_and_contract_assets(pipeline_run):
     assert pipeline_run.emotions == EMOTIONS
 
 
+def test_pushed_version_carries_its_model_card_with_slices_and_calibration(pipeline_run):
+    import test_model_card
+
+    from speech_emotion.trainer import calibration
+    from speech_emotion.trainer import model_summary
+
+    version_dir = os.path.join(pipeline_run.serving_model_dir, os.listdir(pipeline_run.serving_model_dir)[0])
+    fitted = calibration.Calibration.read(version_dir)
+    assert fitted.fitted_on == "eval" and fitted.clips > 0 and fitted.temperature > 0
+    assert fitted.negative_log_likelihood_after <= fitted.negative_log_likelihood_before + 1e-9
+    summary = model_summary.ModelSummary.read(version_dir)
+    assert [member.architecture for member in summary.members] == [demo.DEMO_TRAINING.model.architecture, trainer_config.CNN_GRU]
+    with open(os.path.join(version_dir, "assets.extra", "model_card.md")) as card_file:
+        markdown = card_file.read()
+    for heading in ("## Model Details", "## Model Parameters", "## Considerations", "## Datasets", "## Quantitative Analysis",
+                    "### Calibration", "### Slices", "### ravdess (eval)", "### emodb (test)", "### Hyperparameter Search"):
+        assert heading in markdown, heading
+    assert f"{summary.parameters:,} parameters" in markdown and f"T = {fitted.temperature:.3f}" in markdown
+    assert "| overall |" in markdown and "| gender = female |" in markdown and "| gender = male |" in markdown
+    assert "| corpus = ravdess |" in markdown
+    with open(os.path.join(version_dir, "assets.extra", "model_card.html")) as card_file:
+        page = test_model_card.parsed_html(card_file.read())
+    assert len(page.images) == 2 and "ECE served" in "".join(page.text)
+
+
 def test_pushed_model_beats_chance_on_unseen_speakers_in_a_process_without_tensorflow_io(pipeline_run, tmp_path):
     paths = synthetic.write_corpus("ravdess", str(tmp_path / "unseen"), speakers=4, utterances_per_emotion=3, seed=77, emotions=EMOTIONS)
     results = _classify(pipeline_run.serving_model_dir, paths)
@@ -138,6 +163,7 @@ def test_tuning_summary_and_cross_corpus_reports_are_written(pipeline_run):
     assert set(emodb["classes"]) <= set(EMOTIONS) and emodb["examples"] > 0
     assert sum(map(sum, emodb["confusion_matrix"])) == emodb["examples"]
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "model_card.md"))
+    assert os.path.exists(os.path.join(pipeline_run.reports_dir, "model_card.html"))
     assert os.path.exists(os.path.join(pipeline_run.reports_dir, "confusion_test_emodb.png"))
 
 

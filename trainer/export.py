@@ -26,6 +26,7 @@ The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) 
 inside `timeline` for each window;
 `features` runs the same front-end with the exported FeatureConfig, without the normalisation.
 `assets.extra/tf_serving_warmup_requests` holds TF Serving's warm-up requests (serving/warmup_requests.py).
+Every signature serves temperature-scaled probabilities, softmax(log p / temperature) (trainer/calibration.py).
 """
 import os
 
@@ -36,6 +37,7 @@ from speech_emotion.audio import features, frontend
 from speech_emotion.config import FeatureConfig
 from speech_emotion.data import example_features
 from speech_emotion.serving import warmup_requests
+from speech_emotion.trainer import calibration
 from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import timeline
 
@@ -53,7 +55,8 @@ def _raw_audio(audio: tf.Tensor, spec) -> tf.Tensor:
     return tf.reshape(audio, [-1, 1])
 
 
-def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, emotions, feature_config: FeatureConfig, output_dir: str) -> None:
+def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTransformOutput, emotions, feature_config: FeatureConfig, output_dir: str,
+                         temperature: float = 1.0) -> None:
     model.tft_layer = tf_transform_output.transform_features_layer()
     raw_spec = tf_transform_output.raw_feature_spec()
     # The served signatures read the audio alone: a client's examples need no label, corpus or speaker, which
@@ -62,7 +65,7 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
     class_names = tf.constant(list(emotions))
 
     def predict(raw_features):
-        probabilities = model(model.tft_layer(raw_features)[preprocessing.LOG_MEL])
+        probabilities = calibration.scale_probabilities(model(model.tft_layer(raw_features)[preprocessing.LOG_MEL]), temperature)
         batch = tf.shape(probabilities)[0]
         return {
             "probabilities": probabilities,

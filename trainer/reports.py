@@ -1,6 +1,7 @@
-"""Human-readable reports written to the work directory: curves, confusion matrices, per-class tables, model card."""
+"""Human-readable reports: training curves, confusion matrices, per-class tables, reliability diagrams."""
+import io
 import os
-from typing import Dict, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import matplotlib
 
@@ -12,7 +13,6 @@ import tensorflow as tf  # noqa: E402
 from speech_emotion.trainer.metrics import UNWEIGHTED_ACCURACY  # noqa: E402
 
 TRAINING_CURVES_PNG = "training_curves_{name}.png"
-MODEL_CARD = "model_card.md"
 
 
 def _save(figure, path: str) -> str:
@@ -53,19 +53,16 @@ def unweighted_and_weighted_accuracy(confusion: np.ndarray):
     return (float(np.mean(recall[present])) if present.any() else 0.0), (float(np.trace(confusion) / total) if total else 0.0)
 
 
-def per_class_table(confusion: np.ndarray, classes: Sequence[str]) -> str:
-    recall, precision = recall_and_precision(confusion)
-    support = np.asarray(confusion).sum(axis=1)
-    lines = ["| emotion | support | recall | precision |", "|---|---|---|---|"]
-    for index, emotion in enumerate(classes):
-        lines.append(f"| {emotion} | {int(support[index])} | {recall[index]:.3f} | {precision[index]:.3f} |")
-    return "\n".join(lines) + "\n"
+def row_shares(confusion: np.ndarray) -> np.ndarray:
+    """Each true label's row divided by its clips (recall on the diagonal); 0 for a label without clips."""
+    confusion = np.asarray(confusion, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(confusion / confusion.sum(axis=1, keepdims=True))
 
 
 def write_confusion_matrix(confusion: np.ndarray, classes: Sequence[str], title: str, path: str) -> str:
     confusion = np.asarray(confusion, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        row_share = np.nan_to_num(confusion / confusion.sum(axis=1, keepdims=True))
+    row_share = row_shares(confusion)
     figure, axis = plt.subplots(figsize=(1.0 + 0.7 * len(classes), 0.8 + 0.7 * len(classes)))
     axis.imshow(row_share, cmap="Blues", vmin=0.0, vmax=1.0)
     for (row, column), count in np.ndenumerate(confusion):
@@ -78,39 +75,21 @@ def write_confusion_matrix(confusion: np.ndarray, classes: Sequence[str], title:
     return _save(figure, path)
 
 
-def model_card(
-    emotions: Sequence[str],
-    data: Mapping[str, str],
-    metrics_by_corpus: Mapping[str, Mapping[str, float]],
-    tuning_summary_markdown: str = "",
-    model_description: str = "",
-) -> str:
-    """Markdown model card: intended use, data and splits, metrics per corpus, and the tuning summary."""
-    lines = [
-        "# Model card: speech emotion recognition", "",
-        "## Model", "", model_description or "See the Trainer's run directory for the architecture.", "",
-        f"Classes ({len(emotions)}): {', '.join(emotions)}.", "",
-        "## Intended use", "",
-        "Research and prototyping on acted emotional speech. Acted corpora differ from spontaneous speech; "
-        "do not use the output for decisions about people.", "",
-        "## Data and splits", "",
-    ]
-    lines += [f"- **{name}**: {description}" for name, description in data.items()]
-    lines += ["", "## Metrics per corpus", "", "| corpus | " + " | ".join(_metric_names(metrics_by_corpus)) + " |",
-              "|---|" + "---|" * len(_metric_names(metrics_by_corpus))]
-    for corpus, metrics in metrics_by_corpus.items():
-        lines.append(f"| {corpus} | " + " | ".join(_format(metrics.get(name)) for name in _metric_names(metrics_by_corpus)) + " |")
-    if tuning_summary_markdown:
-        lines += ["", "## Hyperparameter search", "", tuning_summary_markdown]
-    return "\n".join(lines) + "\n"
-
-
-def _metric_names(metrics_by_corpus: Mapping[str, Mapping[str, float]]):
-    names: Dict[str, None] = {}
-    for metrics in metrics_by_corpus.values():
-        names.update(dict.fromkeys(metrics))
-    return list(names)
-
-
-def _format(value) -> str:
-    return "—" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
+def reliability_diagram_png(bins_by_name: Mapping[str, Sequence[Mapping]], title: str) -> bytes:
+    """Accuracy against mean confidence per confidence bin (calibration.reliability_bins), one series per name;
+    a calibrated model's points lie on the diagonal. PNG bytes, for embedding."""
+    figure, axis = plt.subplots(figsize=(4.5, 4.5))
+    axis.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    for name, bins in bins_by_name.items():
+        filled = [row for row in bins if row["clips"]]
+        axis.plot([row["confidence"] for row in filled], [row["accuracy"] for row in filled], marker="o", label=name)
+    axis.set_xlim(0, 1)
+    axis.set_ylim(0, 1)
+    axis.set_xlabel("confidence (top probability)")
+    axis.set_ylabel("accuracy")
+    axis.set_title(title)
+    axis.legend(loc="upper left")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(figure)
+    return buffer.getvalue()

@@ -3,10 +3,15 @@
 With a Tuner upstream, the model is rebuilt from the best trial's hyperparameters and retrained in full;
 without one, `TrainingConfig.model` is trained. Architectures in `TrainingConfig.ensemble_architectures` are
 trained after it with its settings, and the exported model averages their probabilities. Each model ends
-training with the mean of its last epochs' weights (`TrainingConfig.average_last_epochs`).
+training with the mean of its last epochs' weights (`TrainingConfig.average_last_epochs`). Then a temperature
+is fitted on the eval split (trainer/calibration.py) and the exported model serves the scaled probabilities; the
+SavedModel's assets keep it (calibration.json) and what was trained (model_summary.json) for the model card.
 """
 import collections
+import dataclasses
 import os
+
+import numpy as np
 
 import keras_tuner
 import tensorflow as tf
@@ -15,10 +20,13 @@ from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
 from speech_emotion.config import FeatureConfig
+from speech_emotion.data import splits
+from speech_emotion.trainer import calibration
 from speech_emotion.trainer import config as trainer_config
 from speech_emotion.trainer import example_weights
 from speech_emotion.trainer import export
 from speech_emotion.trainer import model as model_lib
+from speech_emotion.trainer import model_summary
 from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import reports
 from speech_emotion.trainer import search_space
@@ -114,11 +122,20 @@ def training_callbacks(training_config: trainer_config.TrainingConfig, log_dir: 
     ]
 
 
+def predictions(model: tf.keras.Model, dataset: tf.data.Dataset):
+    """(probabilities, labels) of every example of a (log-mel, label, weight) dataset, inference mode."""
+    probabilities, labels = [], []
+    for log_mel, batch_labels, _ in dataset:
+        probabilities.append(model(log_mel, training=False).numpy())
+        labels.append(batch_labels.numpy())
+    return np.concatenate(probabilities), np.concatenate(labels)
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
     averaging = [weight_averaging.LastEpochsWeightAverage(training_config.average_last_epochs)] if training_config.average_last_epochs else []
-    members = []
+    members, summaries = [], []
     for member_config in training_config.member_configs(model_config_for(fn_args, training_config)):
         model = model_lib.build_model(len(emotions), feature_config.num_frames, feature_config.n_mels, member_config)
         history = model.fit(
@@ -130,4 +147,17 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         )
         reports.write_training_curves(history.history, member_config.architecture, reports_dir)
         members.append(model)
-    export.export_serving_model(model_lib.averaged(members), tf_transform_output, emotions, feature_config, fn_args.serving_model_dir)
+        summaries.append(model_summary.MemberSummary(
+            architecture=member_config.architecture, parameters=int(model.count_params()), epochs_run=len(history.history["loss"]),
+            averaged_epochs=averaging[0].averaged_epochs if averaging else 0, settings=dataclasses.asdict(member_config),
+        ))
+    served = model_lib.averaged(members)
+    # On the averaged weights, which are the ones exported; unweighted: the clips as they are, as ECE counts them.
+    fitted = calibration.Calibration.fit(*predictions(served, eval_dataset), fitted_on=splits.EVAL)
+    print(f"Temperature {fitted.temperature:.3f} on {fitted.clips} eval clips: ECE {fitted.expected_calibration_error_before:.3f} "
+          f"-> {fitted.expected_calibration_error_after:.3f}, NLL {fitted.negative_log_likelihood_before:.3f} -> "
+          f"{fitted.negative_log_likelihood_after:.3f}")
+    export.export_serving_model(served, tf_transform_output, emotions, feature_config, fn_args.serving_model_dir,
+                                temperature=fitted.temperature)
+    fitted.write(fn_args.serving_model_dir)
+    model_summary.ModelSummary.of(summaries).write(fn_args.serving_model_dir)

@@ -24,15 +24,19 @@ TENSORBOARD_DIR = "tuning_tensorboard"
 OBJECTIVE = keras_tuner.Objective(f"val_{metrics.UNWEIGHTED_ACCURACY}", direction="max")
 
 
+SUMMARY_HEADER = ("trial", "architecture", "hyperparameters", "val unweighted accuracy", "epochs", "seconds")
+
+
+def summary_cells(row) -> list:
+    """One trial's row of the summary table, as text."""
+    knobs = ", ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}" for name, value in row["hyperparameters"].items())
+    score = "—" if row["val_unweighted_accuracy"] is None else f"{row['val_unweighted_accuracy']:.3f}"
+    return [str(row["trial_id"]), row["architecture"], knobs, score, str(row["epochs"]), f"{row['seconds']:.1f}"]
+
+
 def summary_markdown(rows) -> str:
-    lines = [
-        "| trial | architecture | hyperparameters | val unweighted accuracy | epochs | seconds |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        knobs = ", ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}" for name, value in row["hyperparameters"].items())
-        score = "—" if row["val_unweighted_accuracy"] is None else f"{row['val_unweighted_accuracy']:.3f}"
-        lines.append(f"| {row['trial_id']} | {row['architecture']} | {knobs} | {score} | {row['epochs']} | {row['seconds']:.1f} |")
+    lines = ["| " + " | ".join(SUMMARY_HEADER) + " |", "|---|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(summary_cells(row)) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
