@@ -7,8 +7,11 @@ Signatures:
   transform_features  examples: serialized tf.Example -> transformed features (TFMA's label_index)
   features            audio: string [batch] (WAV file bytes) -> log_mel (dB), mfcc, mfcc_delta, mfcc_delta2,
                       chroma, spectral_centroid, zero_crossing_rate, rms: [batch, frames, k], unnormalised
+  waveform            waveform: float32 [batch, clip_samples] (decoded, resampled, trimmed, fitted) -> probabilities
 The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four;
-`features` runs the same front-end with the exported FeatureConfig, without the normalisation.
+`features` runs the same front-end with the exported FeatureConfig, without the normalisation; `waveform` and the
+saved function `waveform_clip` (batch 1) run the network from the waveform the Transform makes of a clip, in core ops
+(trainer/waveform_signature.py): what `ser export` converts for TFLite and ONNX runtimes.
 `assets.extra/tf_serving_warmup_requests` holds TF Serving's warm-up requests (serving/warmup_requests.py).
 """
 import os
@@ -21,6 +24,7 @@ from speech_emotion.config import FeatureConfig
 from speech_emotion.data import example_features
 from speech_emotion.serving import warmup_requests
 from speech_emotion.trainer import preprocessing
+from speech_emotion.trainer import waveform_signature
 
 FEATURE_CONFIG_ASSET = "feature_config.json"
 LABELS_ASSET = "labels.txt"
@@ -75,12 +79,20 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
     def audio_features(audio):
         return features.audio_features(frontend.waveforms_from_wav_batch(audio, feature_config), feature_config)
 
+    def normalised_log_mel(audio):
+        return model.tft_layer({example_features.AUDIO: _raw_audio(audio, raw_spec[example_features.AUDIO])})[preprocessing.LOG_MEL]
+
+    scale, offset = waveform_signature.log_mel_normalisation(normalised_log_mel, feature_config)
+    serve_waveform, waveform_clip = waveform_signature.waveform_functions(model, scale, offset, feature_config)
+    setattr(model, waveform_signature.WAVEFORM_CLIP_FUNCTION, waveform_clip)
+
     signatures = {
         "serving_default": serve_audio,
         "classify": classify,
         "serving_examples": serve_examples,
         "transform_features": transform_features,
         FEATURES_SIGNATURE: audio_features,
+        waveform_signature.WAVEFORM_SIGNATURE: serve_waveform,
     }
     model.save(output_dir, save_format="tf", signatures=signatures)
     assets = os.path.join(output_dir, "assets")

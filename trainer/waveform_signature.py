@@ -1,0 +1,68 @@
+"""The served network from a prepared waveform, in core ops: what TFLite and ONNX runtimes run (serving/portable_export.py).
+
+The waveform is what the Transform makes of a clip before its log-mel: mono float32 at the model's sample rate,
+silence trimmed, centre-cropped or centre-padded to clip_samples (speech_emotion.audio.frontend.waveform_from_wav).
+Decoding stays outside: TFLite and ONNX have no string ops.
+
+  `waveform` signature   waveform: float32 [batch, clip_samples] -> probabilities [batch, num_classes]
+  `waveform_clip`        the same function for one clip, traced with a static batch of 1: Keras RNNs lower to TFLite's
+                         fused LSTM only with static shapes, and tf2onnx converts rfft's magnitude only with them.
+"""
+from typing import Callable, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from speech_emotion.audio import frontend, wav
+from speech_emotion.config import FeatureConfig
+
+WAVEFORM_SIGNATURE = "waveform"
+WAVEFORM_CLIP_FUNCTION = "waveform_clip"
+WAVEFORM_INPUT = "waveform"
+PROBABILITIES_OUTPUT = "probabilities"
+# Levels of the uniform-noise probe clips, 40 dB apart, so every mel band takes two distinct levels.
+_PROBE_LEVELS = (0.5, 0.005)
+_PROBE_SEED = 0
+# How far (in normalised units) the fitted normalisation may stray from the Transform's on the probes.
+_NORMALISATION_TOLERANCE = 1e-4
+
+
+def log_mel_normalisation(normalised_log_mel: Callable[[tf.Tensor], tf.Tensor], config: FeatureConfig) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-band (scale, offset), each [n_mels], with which `log_mel * scale + offset` is the Transform's log-mel.
+
+    `normalised_log_mel` maps WAV bytes [batch] to the Transform's normalised log-mel. The statistics that
+    tft.mean analysed are folded into the Transform graph as unnamed constants, with no API to read them
+    back; the normalisation is affine per band, so a line fitted per band between the front-end's log-mel and
+    the Transform's, on probe clips, recovers it. The fit is checked to reproduce the Transform's output.
+    """
+    rng = np.random.default_rng(_PROBE_SEED)
+    probes = tf.constant([
+        wav.encode_wav_pcm16(level * rng.uniform(-1.0, 1.0, size=(config.clip_samples, 1)), config.sample_rate)
+        for level in _PROBE_LEVELS
+    ])
+    raw = frontend.log_mel(frontend.waveforms_from_wav_batch(probes, config), config).numpy().reshape(-1, config.n_mels)
+    normalised = normalised_log_mel(probes).numpy().reshape(-1, config.n_mels)
+    raw, normalised = raw.astype(np.float64), normalised.astype(np.float64)
+    raw_centred = raw - raw.mean(axis=0)
+    variance = np.sum(raw_centred**2, axis=0)
+    # A band no FFT bin reaches sits at the log floor for every input: any scale works there, 0 is exact.
+    scale = np.divide(np.sum(raw_centred * normalised, axis=0), variance, out=np.zeros_like(variance), where=variance > 0)
+    offset = normalised.mean(axis=0) - scale * raw.mean(axis=0)
+    error = np.max(np.abs(raw * scale + offset - normalised))
+    if error > _NORMALISATION_TOLERANCE:
+        raise ValueError(f"the Transform's log-mel is no per-band affine map of the front-end's (off by {error:.2g})")
+    return scale.astype(np.float32), offset.astype(np.float32)
+
+
+def waveform_functions(model: tf.keras.Model, scale: np.ndarray, offset: np.ndarray, config: FeatureConfig):
+    """The `waveform` signature (any batch) and `waveform_clip` function (batch 1) of the served model."""
+
+    # NumPy arrays become constants of each traced graph; eager tensors would be captures, which tf2onnx turns
+    # into extra model inputs.
+    def probabilities(waveform):
+        return {PROBABILITIES_OUTPUT: model(frontend.log_mel(waveform, config) * scale + offset)}
+
+    def traced(batch_size):
+        return tf.function(probabilities, input_signature=[tf.TensorSpec([batch_size, config.clip_samples], tf.float32, name=WAVEFORM_INPUT)])
+
+    return traced(None), traced(1)
