@@ -5,9 +5,16 @@ silence trimmed, centre-cropped or centre-padded to clip_samples (speech_emotion
 Decoding stays outside: TFLite and ONNX have no string ops.
 
   `waveform` signature   waveform: float32 [batch, clip_samples] -> probabilities [batch, num_classes]
-  `waveform_clip`        the same function for one clip, traced with a static batch of 1: Keras RNNs lower to TFLite's
-                         fused LSTM only with static shapes, and tf2onnx converts rfft's magnitude only with them.
+  `waveform_clip`        the same function for one clip, traced with a static batch of 1 (tf2onnx converts rfft's
+                         magnitude only with static shapes), its LSTMs on Keras's generic recurrence (see below).
+
+The converters turn the LSTMs' own implementation into TFLite's fused UNIDIRECTIONAL_SEQUENCE_LSTM, whose state is
+a variable tensor that persists between invocations (each clip would start from the last one's final state unless
+the caller resets it) and which the converter can merge with another RNN's zero initial state of the same shape
+(the BiGRU behind the BiLSTM then starts from the LSTM's final state). The generic recurrence is the same
+arithmetic as a plain loop: a stateless TFLite WHILE, and the same ONNX LSTM op.
 """
+import contextlib
 from typing import Callable, Tuple
 
 import numpy as np
@@ -54,6 +61,21 @@ def log_mel_normalisation(normalised_log_mel: Callable[[tf.Tensor], tf.Tensor], 
     return scale.astype(np.float32), offset.astype(np.float32)
 
 
+@contextlib.contextmanager
+def _lstms_on_generic_recurrence(model: tf.keras.Model):
+    """Within it, the model's LSTMs trace Keras's generic recurrence instead of their fused cuDNN/CPU implementation."""
+    lstms = [layer for layer in model.submodules if isinstance(layer, tf.keras.layers.LSTM)]
+    # tf_keras (2.16) picks the implementation by this attribute at each trace; there is no public switch.
+    fused = [lstm._could_use_gpu_kernel for lstm in lstms]
+    for lstm in lstms:
+        lstm._could_use_gpu_kernel = False
+    try:
+        yield
+    finally:
+        for lstm, could_use_fused in zip(lstms, fused):
+            lstm._could_use_gpu_kernel = could_use_fused
+
+
 def waveform_functions(model: tf.keras.Model, scale: np.ndarray, offset: np.ndarray, config: FeatureConfig):
     """The `waveform` signature (any batch) and `waveform_clip` function (batch 1) of the served model."""
 
@@ -62,7 +84,12 @@ def waveform_functions(model: tf.keras.Model, scale: np.ndarray, offset: np.ndar
     def probabilities(waveform):
         return {PROBABILITIES_OUTPUT: model(frontend.log_mel(waveform, config) * scale + offset)}
 
-    def traced(batch_size):
-        return tf.function(probabilities, input_signature=[tf.TensorSpec([batch_size, config.clip_samples], tf.float32, name=WAVEFORM_INPUT)])
+    # Inside the traced function, so every trace takes it: saving traces the function again.
+    def clip_probabilities(waveform):
+        with _lstms_on_generic_recurrence(model):
+            return probabilities(waveform)
 
-    return traced(None), traced(1)
+    def traced(function, batch_size):
+        return tf.function(function, input_signature=[tf.TensorSpec([batch_size, config.clip_samples], tf.float32, name=WAVEFORM_INPUT)])
+
+    return traced(probabilities, None), traced(clip_probabilities, 1)
