@@ -34,6 +34,8 @@ _INSTALL_REQUIRES = [
     "pyyaml",
 ]
 _TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium"]
+# `ser export --format onnx` converts with tf2onnx; onnxruntime runs the result (tests, and the README's example).
+_EXPORT_REQUIRES = ["tf2onnx==1.17.0", "onnxruntime==1.23.2"]
 
 
 def _package_dirs():
@@ -60,7 +62,7 @@ setuptools.setup(
     package_dir=_PACKAGE_DIRS,
     package_data={"speech_emotion.serving": ["web/*", "configs/*"]},
     install_requires=_INSTALL_REQUIRES,
-    extras_require={"test": _TEST_REQUIRES},
+    extras_require={"test": _TEST_REQUIRES, "export": _EXPORT_REQUIRES},
     entry_points={"console_scripts": ["ser = speech_emotion.cli:main"]},
     license="Apache-2.0",
 )

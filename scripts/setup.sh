@@ -2,13 +2,13 @@
 # Creates .venv at the repository root with Python 3.10 and installs the project with the locked
 # dependency set (requirements/constraints.txt). Does nothing when .venv already matches the lock.
 #   setup.sh          what `ser` needs (scripts/demo.sh)
-#   setup.sh --test   that, the [test] extra and Chromium for tests/test_web_page.py (scripts/test.sh)
+#   setup.sh --test   that, the [test] and [export] extras and Chromium for tests/test_web_page.py (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
   "") mode=run; extras="" ;;
-  --test) mode=test; extras="[test]" ;;
+  --test) mode=test; extras="[test,export]" ;;
   *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
 esac
 
