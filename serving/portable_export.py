@@ -6,6 +6,7 @@ centre-padded as the Transform does; output `probabilities` [1, num_classes]. De
 the caller: TFLite and ONNX have no string ops. FILE.json beside it gives the labels in output order, the sample
 rate, clip length and trimming threshold.
 """
+import contextlib
 import json
 import os
 
@@ -36,6 +37,15 @@ def _read_asset(version_dir: str, name: str) -> str:
         return asset.read()
 
 
+@contextlib.contextmanager
+def _writing(path: str):
+    """tf.io.gfile's errors while writing `path`, as the OSError that `ser` reports in one line."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        raise OSError(f"cannot write {path}: {error.message}") from None
+
+
 def _tflite_bytes(loaded, clip_function) -> bytes:
     # Builtin ops only: the waveform front-end (rfft included) and the Keras RNNs all have TFLite kernels.
     return tf.lite.TFLiteConverter.from_concrete_functions([clip_function.get_concrete_function()], loaded).convert()
@@ -57,6 +67,11 @@ def export_portable_model(model_dir: str, model_format: str, output_path: str) -
     if model_format not in FORMATS:
         raise ValueError(f"unknown format {model_format!r}: choose one of {', '.join(FORMATS)}")
     version_dir = model_version_dir(model_dir)
+    output_dir = os.path.dirname(output_path)
+    if output_dir:
+        # Before the conversion, which takes a while: an output under a file fails here.
+        with _writing(output_path):
+            tf.io.gfile.makedirs(output_dir)
     loaded = tf.saved_model.load(version_dir)
     clip_function = getattr(loaded, waveform_signature.WAVEFORM_CLIP_FUNCTION, None)
     if clip_function is None:
@@ -75,11 +90,8 @@ def export_portable_model(model_dir: str, model_format: str, output_path: str) -
         "trim_db": feature_config.trim_db,
         "source_model": version_dir,
     }
-    output_dir = os.path.dirname(output_path)
-    if output_dir:
-        tf.io.gfile.makedirs(output_dir)
-    with tf.io.gfile.GFile(output_path, "wb") as output_file:
+    with _writing(output_path), tf.io.gfile.GFile(output_path, "wb") as output_file:
         output_file.write(converted)
-    with tf.io.gfile.GFile(output_path + SIDECAR_SUFFIX, "w") as sidecar_file:
+    with _writing(output_path + SIDECAR_SUFFIX), tf.io.gfile.GFile(output_path + SIDECAR_SUFFIX, "w") as sidecar_file:
         sidecar_file.write(json.dumps(sidecar, indent=2) + "\n")
     return {"output": output_path, "bytes": len(converted), "sidecar": output_path + SIDECAR_SUFFIX, **sidecar}
