@@ -2,14 +2,14 @@
 # Creates .venv at the repository root with Python 3.10 and installs the project with the locked
 # dependency set (requirements/constraints.txt). Does nothing when .venv already matches the lock.
 #   setup.sh          what `ser` needs, `ser app`'s transcriber included (scripts/demo.sh)
-#   setup.sh --test   that, the [test] extra, Chromium for tests/test_web_page.py and espeak-ng for the
-#                     transcription tests (scripts/test.sh)
+#   setup.sh --test   that, the [test] and [export] extras, Chromium for tests/test_web_page.py and espeak-ng for
+#                     the transcription tests (scripts/test.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
   "") mode=run; extras="[app]" ;;
-  --test) mode=test; extras="[test]" ;;
+  --test) mode=test; extras="[test,export]" ;;
   *) echo "usage: scripts/setup.sh [--test]" >&2; exit 2 ;;
 esac
 

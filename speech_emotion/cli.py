@@ -154,6 +154,13 @@ def _demo(args) -> int:
     return demo.run_demo(args.workdir, args.verbose)
 
 
+def _export(args) -> int:
+    from speech_emotion.serving import portable_export
+
+    print(json.dumps(portable_export.export_portable_model(args.model, args.format, args.output), indent=2))
+    return 0
+
+
 def _pipeline_compile(args) -> int:
     from speech_emotion.kubeflow import compile_command
 
@@ -227,6 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch = commands.add_parser("batch-predict", help="Vertex-style batch prediction with Beam RunInference")
     batch_predict.add_arguments(batch)
     batch.set_defaults(handler=batch_predict.run, passes_beam_options=True)
+
+    export = commands.add_parser("export", help="convert a pushed model for TFLite or ONNX runtimes (waveform in, probabilities out)")
+    export.add_argument("--model", required=True, metavar="DIR", help="a pushed model version, or the base path holding its versions")
+    export.add_argument("--format", required=True, choices=("tflite", "onnx"))
+    export.add_argument("--output", required=True, metavar="FILE", help="the converted model; FILE.json beside it lists the labels")
+    export.set_defaults(handler=_export)
 
     report_parser = commands.add_parser("report", help="data reports: emotion distribution, durations, waveforms, spectrograms")
     report.add_arguments(report_parser)

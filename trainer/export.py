@@ -22,9 +22,12 @@ Signatures:
                         classes                string  [batch, classes]
   timeline_examples   examples: serialized tf.Example with `audio` -> the same, overall_label shaped [batch, 1]
                       (what BulkInferrer calls; its RunInference cannot split a [batch] string tensor)
+  waveform            waveform: float32 [batch, clip_samples] (decoded, resampled, trimmed, fitted) -> probabilities
 The tf.Transform graph (decoding, resampling, trimming, log-mel, normalisation) runs inside the first four and
 inside `timeline` for each window;
-`features` runs the same front-end with the exported FeatureConfig, without the normalisation.
+`features` runs the same front-end with the exported FeatureConfig, without the normalisation; `waveform` and the
+saved function `waveform_clip` (batch 1) run the network from the waveform the Transform makes of a clip, in core ops
+(trainer/waveform_signature.py): what `ser export` converts for TFLite and ONNX runtimes.
 `assets.extra/tf_serving_warmup_requests` holds TF Serving's warm-up requests (serving/warmup_requests.py).
 Every signature serves temperature-scaled probabilities, softmax(log p / temperature) (trainer/calibration.py).
 """
@@ -40,6 +43,7 @@ from speech_emotion.serving import warmup_requests
 from speech_emotion.trainer import calibration
 from speech_emotion.trainer import preprocessing
 from speech_emotion.trainer import timeline
+from speech_emotion.trainer import waveform_signature
 
 FEATURE_CONFIG_ASSET = "feature_config.json"
 LABELS_ASSET = "labels.txt"
@@ -98,6 +102,13 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
     def audio_features(audio):
         return features.audio_features(frontend.waveforms_from_wav_batch(audio, feature_config), feature_config)
 
+    def normalised_log_mel(audio):
+        return model.tft_layer({example_features.AUDIO: _raw_audio(audio, raw_spec[example_features.AUDIO])})[preprocessing.LOG_MEL]
+
+    scale, offset = waveform_signature.log_mel_normalisation(normalised_log_mel, feature_config)
+    serve_waveform, waveform_clip = waveform_signature.waveform_functions(model, scale, offset, feature_config, temperature)
+    setattr(model, waveform_signature.WAVEFORM_CLIP_FUNCTION, waveform_clip)
+
     signatures = {
         "serving_default": serve_audio,
         "classify": classify,
@@ -105,6 +116,7 @@ def export_serving_model(model: tf.keras.Model, tf_transform_output: tft.TFTrans
         "transform_features": transform_features,
         FEATURES_SIGNATURE: audio_features,
         **timeline.timeline_signatures(lambda clips: predict_audio(clips)["probabilities"], emotions, feature_config),
+        waveform_signature.WAVEFORM_SIGNATURE: serve_waveform,
     }
     model.save(output_dir, save_format="tf", signatures=signatures)
     assets = os.path.join(output_dir, "assets")
