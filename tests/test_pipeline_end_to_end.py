@@ -95,9 +95,9 @@ def test_pushed_model_beats_chance_on_unseen_speakers_in_a_process_without_tenso
     assert len(results) == len(paths)
     expected = [_ravdess_emotion(path) for path in paths]
     for result in results:
-        assert set(result["probabilities"]) == set(EMOTIONS)
-        assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
-    accuracy = sum(result["label"] == label for result, label in zip(results, expected)) / len(paths)
+        assert set(result["overall"]["probabilities"]) == set(EMOTIONS)
+        assert sum(result["overall"]["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    accuracy = sum(result["overall"]["label"] == label for result, label in zip(results, expected)) / len(paths)
     assert accuracy > 1.5 / len(EMOTIONS), accuracy
 
 
