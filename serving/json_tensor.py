@@ -22,6 +22,7 @@ from speech_emotion.serving import errors
 INSTANCES, INPUTS, PREDICTIONS, OUTPUTS = "instances", "inputs", "predictions", "outputs"
 SIGNATURE_NAME, EXAMPLES, CONTEXT, RESULTS, ERROR = "signature_name", "examples", "context", "results", "error"
 BASE64_KEY = "b64"
+_BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 BYTES_SUFFIX = "_bytes"
 # Deeper nesting than any signature's rank is refused before it is walked.
 _MAX_RANK = 64
@@ -200,11 +201,20 @@ def _is_named_object(value) -> bool:
 def _decode_base64(value) -> bytes:
     if not _is_base64_object(value):
         raise errors.invalid_argument(f"JSON Value: {_debug(value)} not formatted correctly for base64 data")
-    text = value[BASE64_KEY]
     try:
-        # Padding is optional, as in absl::Base64Unescape.
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
+        encoded = value[BASE64_KEY].encode("ascii")
+    except UnicodeEncodeError:
+        raise errors.invalid_argument("Unable to base64 decode") from None
+    # Padding is optional, as in absl::Base64Unescape.
+    padded = encoded + b"=" * (-len(encoded) % 4)
+    data = padded.rstrip(b"=")
+    # What b64decode(validate=True) checks with a regular expression, in one C pass (a third of its time):
+    # only the alphabet, then at most two "=".
+    if len(padded) - len(data) > 2 or data.translate(None, _BASE64_ALPHABET):
+        raise errors.invalid_argument("Unable to base64 decode")
+    try:
+        return binascii.a2b_base64(padded)
+    except binascii.Error:
         raise errors.invalid_argument("Unable to base64 decode") from None
 
 

@@ -46,8 +46,9 @@ def test_columnar_format_and_base64_bytes():
 
 
 def test_plain_instances_go_to_the_only_input():
-    inputs, _ = _inputs({"instances": [{"b64": base64.b64encode(b"\x00\x01").decode()}, {"b64": "AA"}]}, {"audio": tf.string})
-    assert inputs["audio"].tolist() == [b"\x00\x01", b"\x00"]
+    inputs, _ = _inputs({"instances": [{"b64": base64.b64encode(b"\x00\x01").decode()}, {"b64": "AA"}, {"b64": "QUI="}]},
+                        {"audio": tf.string})
+    assert inputs["audio"].tolist() == [b"\x00\x01", b"\x00", b"AB"]
 
 
 @pytest.mark.parametrize("body, dtypes, message", [
@@ -64,6 +65,10 @@ def test_plain_instances_go_to_the_only_input():
     ({"instances": [2**40]}, {"x": tf.int32}, "is not of expected type: int32"),
     ({"instances": [1.5]}, {"x": tf.int64}, "is not of expected type: int64"),
     ({"instances": [{"b64": "not base64!"}]}, {"x": tf.string}, "Unable to base64 decode"),
+    ({"instances": [{"b64": "QQ==QQ=="}]}, {"x": tf.string}, "Unable to base64 decode"),
+    ({"instances": [{"b64": "QUJD="}]}, {"x": tf.string}, "Unable to base64 decode"),
+    ({"instances": [{"b64": "QUJDR"}]}, {"x": tf.string}, "Unable to base64 decode"),
+    ({"instances": [{"b64": "QUJ\u00e9"}]}, {"x": tf.string}, "Unable to base64 decode"),
     ({"inputs": {"y": [1]}}, {"x": tf.float32}, "Missing named input: x in 'inputs' object."),
     ({"inputs": [[1, 2], 3]}, {"x": tf.float32}, "found at incorrect level"),
     ({"other": 1}, {"x": tf.float32}, "Missing 'inputs' or 'instances' key"),
