@@ -10,12 +10,16 @@ version folder; the server serves a scratch base path whose version 1 links to i
 written next to the model. Every request carries one clip: WAV bytes of --clip-seconds of a noisy tone
 at 16 kHz. Rows:
   in-process batched   the SavedModel's serving_default called directly on batches of 32 clips: the ceiling
+  in-process one clip  the same, one clip per call: the model's own single-clip latency
   model server REST    `ser serve` (this repository's model server) with serving/configs/batching_parameters.txt,
                        num_batch_threads set to --batch-threads
   model server gRPC    the same server, PredictionService.Predict
   naive REST           what public SER web apps do: a stdlib threading HTTP server that, per request, loads
                        and resamples the clip with librosa, computes its log-mel with librosa and calls Keras
                        model.predict on it (the same Keras model, no batching)
+Each server row also gives its clips/s as a share of the ceiling and the CPU the clients (this process) and the
+model server used, as a share of all the machine's cores; the targets line compares REST and gRPC at the highest
+concurrency with 90 % of the ceiling, and their p99 at concurrency 1 with 1.3x the single-clip p50 and p99.
 A request that fails is counted in its row's `failed` column and left out of its latencies and clips/s; the
 row goes on, then prints the first failure and the last lines of that server's log (kept in the scratch folder).
 Then the version switch: --duration seconds (60) at concurrency 32, half the clients on REST and half on
@@ -34,12 +38,14 @@ import io
 import json
 import os
 import pathlib
+import resource
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import typing
 
 import speech_emotion  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import aiohttp
@@ -65,6 +71,8 @@ _IN_PROCESS_BATCH = 32
 _STARTUP_SECONDS = 300
 _SWITCH_CONCURRENCY = 32
 _LOG_TAIL_LINES = 20
+_CEILING_SHARE_TARGET = 0.9
+_SINGLE_CLIP_P99_TARGET = 1.3
 _QUICK = {"requests": 48, "concurrency": [1, 8], "duration": 12.0}
 
 
@@ -148,9 +156,22 @@ def _wait_until_ready(process: subprocess.Popen, url: str) -> None:
     raise RuntimeError(f"server did not answer {url} within {_STARTUP_SECONDS} s")
 
 
-async def _measure(send, payloads, concurrency: int) -> dict:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` so far (Linux's /proc)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _measure(send, payloads, concurrency: int, server_pid: int) -> dict:
     """Sends every payload from `concurrency` concurrent tasks: latency percentiles in ms and answers per second
-    over the requests that were answered, and the failures (a failed request does not stop the row)."""
+    over the requests that were answered, the failures (a failed request does not stop the row), and the CPU the
+    clients and the server used, as shares of all cores."""
     await send(payloads[0])  # warm-up: connections, first model call
     latencies = []
     failures = []
@@ -167,15 +188,19 @@ async def _measure(send, payloads, concurrency: int) -> dict:
             else:
                 latencies.append(time.perf_counter() - started)
 
+    client_cpu, server_cpu = _own_cpu_seconds(), _cpu_seconds(server_pid)
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    core_seconds = elapsed * (os.cpu_count() or 1)
     percentile = (lambda q: 1e3 * float(np.percentile(latencies, q))) if latencies else (lambda q: float("nan"))
     return {"p50_ms": percentile(50), "p99_ms": percentile(99), "per_second": len(latencies) / elapsed,
-            "failures": len(failures), "first_failure": repr(failures[0]) if failures else ""}
+            "failures": len(failures), "first_failure": repr(failures[0]) if failures else "",
+            "client_cpu": (_own_cpu_seconds() - client_cpu) / core_seconds,
+            "server_cpu": (_cpu_seconds(server_pid) - server_cpu) / core_seconds}
 
 
-async def _measure_rest(port: int, clips: list, concurrency: int) -> dict:
+async def _measure_rest(port: int, clips: list, concurrency: int, server_pid: int) -> dict:
     url = f"http://127.0.0.1:{port}/v1/models/{_MODEL_NAME}:predict"
     bodies = _rest_bodies(clips)
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -185,10 +210,10 @@ async def _measure_rest(port: int, clips: list, concurrency: int) -> dict:
                 await answer.read()
                 answer.raise_for_status()
 
-        return await _measure(send, bodies, concurrency)
+        return await _measure(send, bodies, concurrency, server_pid)
 
 
-async def _measure_grpc(port: int, clips: list, concurrency: int) -> dict:
+async def _measure_grpc(port: int, clips: list, concurrency: int, server_pid: int) -> dict:
     requests = _grpc_requests(clips)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
@@ -196,7 +221,7 @@ async def _measure_grpc(port: int, clips: list, concurrency: int) -> dict:
         async def send(request):
             await stub.Predict(request, timeout=60)
 
-        return await _measure(send, requests, concurrency)
+        return await _measure(send, requests, concurrency, server_pid)
 
 
 def _push_version(version_dir: str, base_path: str, version: int) -> None:
@@ -296,14 +321,23 @@ def _switch_lines(duration: float, result: dict) -> list:
     return lines
 
 
-def _in_process(version_dir: str, clips: list) -> dict:
+def _in_process(version_dir: str, clips: list) -> typing.Tuple[dict, dict]:
+    """The SavedModel called directly: on batches of _IN_PROCESS_BATCH (throughput), then one clip per call (latency)."""
     serve = tf.saved_model.load(version_dir).signatures["serving_default"]
     serve(audio=tf.constant(clips[:_IN_PROCESS_BATCH]))  # warm-up
+    serve(audio=tf.constant(clips[:1]))
     started = time.perf_counter()
     for first in range(0, len(clips), _IN_PROCESS_BATCH):
         serve(audio=tf.constant(clips[first:first + _IN_PROCESS_BATCH]))
-    elapsed = time.perf_counter() - started
-    return {"p50_ms": float("nan"), "p99_ms": float("nan"), "per_second": len(clips) / elapsed}
+    batched = {"p50_ms": float("nan"), "p99_ms": float("nan"), "per_second": len(clips) / (time.perf_counter() - started)}
+    latencies = []
+    for clip in clips:
+        sent = time.perf_counter()
+        serve(audio=tf.constant([clip]))
+        latencies.append(time.perf_counter() - sent)
+    single = {"p50_ms": 1e3 * float(np.percentile(latencies, 50)), "p99_ms": 1e3 * float(np.percentile(latencies, 99)),
+              "per_second": len(latencies) / sum(latencies)}
+    return batched, single
 
 
 class _NaiveHandler(http.server.BaseHTTPRequestHandler):
@@ -349,27 +383,47 @@ def _run_naive_server(version_dir: str, port: int) -> None:
     _NaiveServer(("127.0.0.1", port), _NaiveHandler).serve_forever()
 
 
-_TABLE_HEADER = ["target", "concurrency", "p50 ms", "p99 ms", "clips/s", "failed"]
+_TABLE_HEADER = ["target", "concurrency", "p50 ms", "p99 ms", "clips/s", "of the ceiling", "client CPU", "server CPU",
+                 "failed"]
 
 
-def _table_row(name: str, concurrency: int, result: dict) -> tuple:
-    """A Markdown row; the in-process row has no latencies (nan), left blank."""
-    def cell(value: float) -> str:
-        return "" if np.isnan(value) else f"{value:.1f}"
+def _cells(concurrency: int, result: dict, ceiling: float) -> tuple:
+    """A row's cells; what a row lacks (the in-process rows' latencies or CPU) is left blank."""
+    def number(value, text: str) -> str:
+        return "" if value is None or np.isnan(value) else text.format(value)
 
-    return (name, concurrency, cell(result["p50_ms"]), cell(result["p99_ms"]), cell(result["per_second"]),
+    return (concurrency, number(result["p50_ms"], "{:.1f}"), number(result["p99_ms"], "{:.1f}"),
+            number(result["per_second"], "{:.1f}"), number(result["per_second"] / ceiling, "{:.0%}"),
+            number(result.get("client_cpu"), "{:.0%}"), number(result.get("server_cpu"), "{:.0%}"),
             result.get("failures", 0))
 
 
-def _print_row(name: str, concurrency: int, result: dict, server_log: str = "") -> None:
-    failures = result.get("failures", 0)
-    print(f"{name:<22} {concurrency:>11} {result['p50_ms']:>9.1f} {result['p99_ms']:>9.1f} {result['per_second']:>9.1f} "
-          f"{failures:>7}", flush=True)
-    if failures:
+def _print_row(name: str, concurrency: int, result: dict, ceiling: float, server_log: str = "") -> None:
+    print(f"{name:<22} " + " ".join(f"{cell:>{len(header)}}" for cell, header in
+                                    zip(_cells(concurrency, result, ceiling), _TABLE_HEADER[1:])), flush=True)
+    if result.get("failures", 0):
         print(f"  first failure: {result['first_failure']}")
         with open(server_log, errors="replace") as log:
             tail = log.readlines()[-_LOG_TAIL_LINES:]
         print(f"  last lines of {server_log}:", *(f"    {line.rstrip()}" for line in tail), sep="\n", flush=True)
+
+
+def _targets_line(rows: list) -> str:
+    """REST and gRPC against the targets: clips/s at the highest concurrency, p99 at concurrency 1."""
+    results = {(name, concurrency): result for name, concurrency, result in rows}
+    ceiling = results[("in-process batched", _IN_PROCESS_BATCH)]["per_second"]
+    single_clip = results[("in-process one clip", 1)]
+    parts = []
+    for name in ("model server REST", "model server gRPC"):
+        concurrencies = sorted(concurrency for row_name, concurrency in results if row_name == name)
+        share = results[(name, concurrencies[-1])]["per_second"] / ceiling
+        parts.append(f"{name.split()[-1]} {share:.0%} of the ceiling at concurrency {concurrencies[-1]} "
+                     f"(target {_CEILING_SHARE_TARGET:.0%})")
+        if concurrencies[0] == 1:
+            p99 = results[(name, 1)]["p99_ms"]
+            parts.append(f"{name.split()[-1]} p99 at concurrency 1 {p99 / single_clip['p50_ms']:.2f}x the single-clip "
+                         f"p50, {p99 / single_clip['p99_ms']:.2f}x its p99 (target {_SINGLE_CLIP_P99_TARGET:g}x)")
+    return "targets: " + "; ".join(parts)
 
 
 def main(argv=None) -> int:
@@ -405,9 +459,12 @@ def _benchmark(args, scratch: str) -> None:
     base_path = _scratch_base_path(version_dir, scratch)
     clips = _clips(args.requests, args.clip_seconds)
     print(f"{args.requests} requests of one {args.clip_seconds:g} s clip each; model {version_dir}")
-    print(f"{'target':<22} {'concurrency':>11} {'p50 ms':>9} {'p99 ms':>9} {'clips/s':>9} {'failed':>7}")
-    rows = [("in-process batched", _IN_PROCESS_BATCH, _in_process(version_dir, clips))]
-    _print_row(*rows[-1])
+    print(f"{'target':<22} " + " ".join(_TABLE_HEADER[1:]))
+    batched, single = _in_process(version_dir, clips)
+    rows = [("in-process batched", _IN_PROCESS_BATCH, batched), ("in-process one clip", 1, single)]
+    ceiling = batched["per_second"]
+    for row in rows:
+        _print_row(*row, ceiling)
     rest_port, grpc_port, naive_port = _free_port(), _free_port(), _free_port()
     batching_parameters = _batching_parameters(args.batch_threads, scratch)
     model_server_log, naive_server_log = os.path.join(scratch, "model_server.log"), os.path.join(scratch, "naive_server.log")
@@ -425,8 +482,11 @@ def _benchmark(args, scratch: str) -> None:
                                                 ("model server gRPC", _measure_grpc, grpc_port, model_server_log),
                                                 ("naive REST", _measure_rest, naive_port, naive_server_log)):
             for concurrency in args.concurrency:
-                rows.append((name, concurrency, asyncio.run(measure(port, clips, concurrency))))
-                _print_row(*rows[-1], server_log)
+                server_pid = servers[0 if port != naive_port else 1].pid
+                rows.append((name, concurrency, asyncio.run(measure(port, clips, concurrency, server_pid))))
+                _print_row(*rows[-1], ceiling, server_log)
+        targets = _targets_line(rows)
+        print(targets)
         switch = asyncio.run(_measure_version_switch(rest_port, grpc_port, clips, args.duration,
                                                      lambda: _push_version(version_dir, base_path, 2)))
         switch_lines = _switch_lines(args.duration, switch)
@@ -439,10 +499,13 @@ def _benchmark(args, scratch: str) -> None:
         markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
             "Serving (`benchmarks/serving.py`)",
             f"{args.requests} requests of one {args.clip_seconds:g} s clip each (a noisy tone at 16 kHz), clients and "
-            f"servers on the same machine, model `{version_dir}`. The in-process row calls the SavedModel's "
-            f"serving_default on batches of {_IN_PROCESS_BATCH} (the ceiling); the naive row is a per-request librosa "
+            f"servers on the same machine ({os.cpu_count()} cores; CPU columns are shares of all of them), model "
+            f"`{version_dir}`. The in-process rows call the SavedModel's serving_default on batches of "
+            f"{_IN_PROCESS_BATCH} (the ceiling) and on one clip; the naive row is a per-request librosa "
             "front-end and Keras `predict`, as public SER web apps do.",
-            markdown_report.table(_TABLE_HEADER, [_table_row(*row) for row in rows]),
+            markdown_report.table(_TABLE_HEADER, [(name, *_cells(concurrency, result, ceiling))
+                                                  for name, concurrency, result in rows]),
+            targets[0].upper() + targets[1:] + ".",
             f"{switch_lines[0][0].upper()}{switch_lines[0][1:]}: " + "; ".join(switch_lines[1:]) + "."))
 
 
