@@ -35,7 +35,9 @@ _INSTALL_REQUIRES = [
 ]
 # `ser app`'s offline transcription; its wheel ships the US English model.
 _APP_REQUIRES = ["pocketsphinx==5.0.4"]
-_TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium", *_APP_REQUIRES]
+# Beam's DaskRunner on a dask.distributed cluster (`ser batch-predict --beam-arg=--runner=...DaskRunner`).
+_DASK_REQUIRES = ["apache-beam[dask]==2.74.0"]
+_TEST_REQUIRES = ["pytest", "pytest-timeout", "selenium", *_APP_REQUIRES, *_DASK_REQUIRES]
 # `ser export --format onnx` converts with tf2onnx; onnxruntime runs the result (tests, and the README's example).
 _EXPORT_REQUIRES = ["tf2onnx==1.17.0", "onnxruntime==1.23.2"]
 
@@ -64,7 +66,7 @@ setuptools.setup(
     package_dir=_PACKAGE_DIRS,
     package_data={"speech_emotion.serving": ["configs/*"], "speech_emotion.serving.app": ["web/*"]},
     install_requires=_INSTALL_REQUIRES,
-    extras_require={"app": _APP_REQUIRES, "test": _TEST_REQUIRES, "export": _EXPORT_REQUIRES},
+    extras_require={"app": _APP_REQUIRES, "dask": _DASK_REQUIRES, "test": _TEST_REQUIRES, "export": _EXPORT_REQUIRES},
     entry_points={"console_scripts": ["ser = speech_emotion.cli:main"]},
     license="Apache-2.0",
 )

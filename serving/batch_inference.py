@@ -18,7 +18,8 @@ class WavSignatureModelHandler(base.ModelHandler[bytes, base.PredictionResult, A
     duration_seconds and the timeline of windows) or an InstanceError.
 
     The model rejects a whole batch for one malformed clip, so a rejected batch is rerun one clip
-    at a time and only the clips the model rejects alone fail.
+    at a time and only the clips the model rejects alone fail. Nothing a clip does raises out of it: the
+    pipeline needs no dead-letter output (which Beam's DaskRunner cannot split off).
     """
 
     def __init__(self, model_dir: str, *, min_batch_size: int = 1, max_batch_size: int = 32):
@@ -34,7 +35,7 @@ class WavSignatureModelHandler(base.ModelHandler[bytes, base.PredictionResult, A
         signature = model.signatures[recording_predictions.SIGNATURE_NAME]
         try:
             predictions = _predict(signature, batch)
-        except tf.errors.OpError:
+        except Exception:  # noqa: BLE001  a bad clip, found when each is run alone
             predictions = [_predict_alone(signature, audio) for audio in batch]
         return [base.PredictionResult(audio, prediction, self._model_dir) for audio, prediction in zip(batch, predictions)]
 
@@ -54,5 +55,5 @@ def _predict(signature, batch: Sequence[bytes]) -> list:
 def _predict_alone(signature, audio: bytes):
     try:
         return _predict(signature, [audio])[0]
-    except tf.errors.OpError as error:
+    except Exception as error:  # noqa: BLE001  fails this clip alone, INTERNAL unless it is the model's OpError
         return batch_instances.InstanceError.of(error)

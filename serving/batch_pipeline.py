@@ -2,12 +2,22 @@
 
 Every non-blank input line lands in exactly one output line; blank lines are counted as skipped_blank,
 so results + errors + skipped_blank is the number of input lines. See batch_predict.py for the command.
+
+It uses only what Beam's DaskRunner (2.74) computes correctly as well as the other runners: no multi-output ParDo
+(a failure travels with the good elements as a Failed record and is split off by two Filters), one last transform
+that depends on both writes (the DaskRunner computes only the pipeline's last one), and counts read back from the
+written files. On the DaskRunner the files are written one per bundle and named after the run (WriteBundleFiles):
+Beam's file sinks hand their temporary folder to the workers as a side input, which that runner recomputes, so the
+final step looks in another folder than the one written. It also drops what a DoFn emits in finish_bundle, where
+RunInference's batching (BatchElements) hands over each bundle's last batch, so there PredictEach calls the model
+once per clip instead; and it has no translation for ReadFromText, so its workers read the input files whole.
 """
 import contextlib
 import dataclasses
 import json
 import os
-from typing import Optional, Sequence
+import uuid
+from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
 import tensorflow as tf
@@ -28,6 +38,8 @@ RESULTS = "results"
 ERRORS = "errors"
 SKIPPED_BLANK = "skipped_blank"
 METRICS_NAMESPACE = "batch_predict"
+BUNDLE_FILE_INFIX = ".bundle-"
+DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
 # Runners whose workers share this machine's disk, so the driver can show their progress.
 _LOCAL_RUNNERS = frozenset({"direct", "directrunner", "bundlebaseddirectrunner", "prism", "prismrunner"})
 
@@ -40,8 +52,25 @@ class Summary:
     output_dir: str
 
 
-def _error_record(instance, error: batch_instances.InstanceError) -> dict:
-    return {"instance": instance, "error": dataclasses.asdict(error)}
+class Failed(NamedTuple):
+    """An error record travelling with the good elements until split_failed sets it aside."""
+
+    record: dict
+
+
+def _failed(instance, error: batch_instances.InstanceError) -> Failed:
+    return Failed({"instance": instance, "error": dataclasses.asdict(error)})
+
+
+def _is_failed(element) -> bool:
+    return isinstance(element, Failed)
+
+
+def split_failed(elements, label: str):
+    """(the good elements, the error records) of a PCollection that carries Failed records among them."""
+    good = elements | f"{label}Good" >> beam.Filter(lambda element: not _is_failed(element))
+    records = elements | f"{label}Failed" >> beam.Filter(_is_failed) | f"{label}Records" >> beam.Map(lambda failed: failed.record)
+    return good, records
 
 
 class SkipBlankLines(beam.DoFn):
@@ -57,40 +86,28 @@ class SkipBlankLines(beam.DoFn):
             self._skipped.inc()
 
 
-class ParseLine(beam.DoFn):
-    """A JSON line to its instance; a line that is not a JSON object is an error whose instance is the line."""
-
-    def process(self, line):
-        try:
-            yield batch_instances.parse_instance(line)
-        except ValueError as error:
-            yield beam.pvalue.TaggedOutput(ERRORS, _error_record(line, batch_instances.InstanceError.of(error)))
+def parse_line(line):
+    """A JSON line to its instance; a line that is not a JSON object fails, its instance the line."""
+    try:
+        return batch_instances.parse_instance(line)
+    except ValueError as error:
+        return _failed(line, batch_instances.InstanceError.of(error))
 
 
-class LoadAudio(beam.DoFn):
+def load_audio(instance):
     """An instance to (instance, WAV bytes)."""
-
-    def process(self, instance):
-        try:
-            yield instance, batch_instances.wav_bytes(instance)
-        except Exception as error:  # noqa: BLE001  Whatever one file does wrong fails that instance alone.
-            yield beam.pvalue.TaggedOutput(ERRORS, _error_record(instance, batch_instances.InstanceError.of(error)))
+    try:
+        return instance, batch_instances.wav_bytes(instance)
+    except Exception as error:  # noqa: BLE001  Whatever one file does wrong fails that instance alone.
+        return _failed(instance, batch_instances.InstanceError.of(error))
 
 
-class SplitPredictions(beam.DoFn):
-    def process(self, keyed_result):
-        instance, result = keyed_result
-        if isinstance(result.inference, batch_instances.InstanceError):
-            yield beam.pvalue.TaggedOutput(ERRORS, _error_record(instance, result.inference))
-        else:
-            yield {"instance": instance, "prediction": result.inference}
-
-
-def _failed_batch_records(failed_batch):
-    """RunInference's dead letters: a batch of (instance, WAV bytes) and (exception type, repr, traceback)."""
-    batch, (_, exception_repr, _) = failed_batch
-    error = batch_instances.InstanceError(status="INTERNAL", message=exception_repr)
-    return [_error_record(instance, error) for instance, _ in batch]
+def prediction_record(keyed_result):
+    """(instance, PredictionResult) to its results record, or a Failed one when its inference is an InstanceError."""
+    instance, result = keyed_result
+    if isinstance(result.inference, batch_instances.InstanceError):
+        return _failed(instance, result.inference)
+    return {"instance": instance, "prediction": result.inference}
 
 
 class ToJsonLine(beam.DoFn):
@@ -107,36 +124,92 @@ class ToJsonLine(beam.DoFn):
         yield json.dumps(record)
 
 
+class WriteBundleFiles(beam.DoFn):
+    """Writes each bundle's lines to a file of its own, `PREFIX.bundle-<random>`; name_bundle_files names them."""
+
+    def __init__(self, path_prefix: str):
+        self._path_prefix = path_prefix
+        self._lines = []
+
+    def start_bundle(self):
+        self._lines = []
+
+    def process(self, line):
+        self._lines.append(line)
+
+    def finish_bundle(self):
+        if self._lines:
+            with tf.io.gfile.GFile(f"{self._path_prefix}{BUNDLE_FILE_INFIX}{uuid.uuid4().hex}", "w") as file:
+                file.write("\n".join(self._lines) + "\n")
+
+
+def name_bundle_files(output_dir: str) -> None:
+    """Renames WriteBundleFiles' files to the -SSSSS-of-NNNNN shards WriteToText writes, one empty shard where a
+    kind has no records."""
+    for prefix in (RESULTS_PREFIX, ERRORS_PREFIX):
+        path_prefix = os.path.join(output_dir, prefix)
+        bundles = sorted(tf.io.gfile.glob(path_prefix + BUNDLE_FILE_INFIX + "*"))
+        if not bundles:
+            with tf.io.gfile.GFile(f"{path_prefix}-00000-of-00001", "w") as empty:
+                empty.write("")
+        for index, bundle in enumerate(bundles):
+            tf.io.gfile.rename(bundle, f"{path_prefix}-{index:05d}-of-{len(bundles):05d}")
+
+
+class PredictEach(beam.DoFn):
+    """(instance, WAV bytes) to (instance, PredictionResult) as RunInference gives them, one model call per clip."""
+
+    def __init__(self, handler: batch_inference.WavSignatureModelHandler):
+        self._handler = handler
+        self._model = None
+
+    def setup(self):
+        self._model = self._handler.load_model()
+
+    def process(self, keyed_audio):
+        instance, audio = keyed_audio
+        [result] = self._handler.run_inference([audio], self._model)
+        yield instance, result
+
+
 class BatchPredict(beam.PTransform):
-    """JSON lines of instances to the results and errors files under `output_dir`."""
+    """JSON lines of instances to the results and errors files under `output_dir`; `on_dask`: in the way the
+    DaskRunner computes correctly (PredictEach, WriteBundleFiles; name_bundle_files must run after the pipeline)."""
 
     def __init__(self, model_dir: str, output_dir: str, min_batch_size: int, max_batch_size: int,
-                 counter: Optional[batch_progress.ItemCounter] = None):
+                 counter: Optional[batch_progress.ItemCounter] = None, on_dask: bool = False):
         super().__init__()
-        self._handler = base.KeyedModelHandler(batch_inference.WavSignatureModelHandler(
-            model_dir, min_batch_size=min_batch_size, max_batch_size=max_batch_size))
+        self._handler = batch_inference.WavSignatureModelHandler(
+            model_dir, min_batch_size=min_batch_size, max_batch_size=max_batch_size)
         self._output_dir = output_dir
         self._counter = counter
+        self._on_dask = on_dask
 
     def expand(self, lines):
-        parsed = lines | "Parse" >> beam.ParDo(ParseLine()).with_outputs(ERRORS, main="instances")
-        loaded = parsed.instances | "LoadAudio" >> beam.ParDo(LoadAudio()).with_outputs(ERRORS, main="audio")
-        predicted, failed = loaded.audio | "Predict" >> base.RunInference(self._handler).with_exception_handling()
-        split = predicted | "Split" >> beam.ParDo(SplitPredictions()).with_outputs(ERRORS, main=RESULTS)
-        failed_batches = failed.failed_inferences | "FailedBatches" >> beam.FlatMap(_failed_batch_records)
-        errors = (parsed[ERRORS], loaded[ERRORS], split[ERRORS], failed_batches) | "AllErrors" >> beam.Flatten()
-        write_prediction_files(split[RESULTS], errors, self._output_dir, self._counter)
+        loaded = lines | "Parse" >> beam.Map(parse_line) | "LoadAudio" >> beam.Map(
+            lambda element: element if _is_failed(element) else load_audio(element))
+        audio, unreadable = split_failed(loaded, "Loaded")
+        # The handler turns each clip's failure into its own InstanceError, so RunInference needs no dead letters.
+        predict = (beam.ParDo(PredictEach(self._handler)) if self._on_dask
+                   else base.RunInference(base.KeyedModelHandler(self._handler)))
+        predicted = audio | "Predict" >> predict
+        results, not_predicted = split_failed(predicted | "Records" >> beam.Map(prediction_record), "Predicted")
+        errors = (unreadable, not_predicted) | "AllErrors" >> beam.Flatten()
+        return write_prediction_files(results, errors, self._output_dir, self._counter, bundle_files=self._on_dask)
 
 
-def write_prediction_files(results, errors, output_dir: str, counter: Optional[batch_progress.ItemCounter] = None) -> None:
-    """Writes result and error records as Vertex's prediction.results-* and prediction.errors_stats-* JSON lines."""
+def write_prediction_files(results, errors, output_dir: str, counter: Optional[batch_progress.ItemCounter] = None,
+                           bundle_files: bool = False):
+    """Writes result and error records as Vertex's prediction.results-* and prediction.errors_stats-* JSON lines;
+    returns a PCollection that needs both writes."""
+    written = []
     for kind, records, prefix in ((RESULTS, results, RESULTS_PREFIX), (ERRORS, errors, ERRORS_PREFIX)):
-        _ = (
-            records
-            | f"{kind.capitalize()}AsJson" >> beam.ParDo(ToJsonLine(kind, counter))
-            | f"Write{kind.capitalize()}" >> beam.io.WriteToText(
-                os.path.join(output_dir, prefix), shard_name_template=SHARD_NAME_TEMPLATE)
-        )
+        path_prefix = os.path.join(output_dir, prefix)
+        write = (beam.ParDo(WriteBundleFiles(path_prefix)) if bundle_files
+                 else beam.io.WriteToText(path_prefix, shard_name_template=SHARD_NAME_TEMPLATE))
+        written.append(records | f"{kind.capitalize()}AsJson" >> beam.ParDo(ToJsonLine(kind, counter))
+                       | f"Write{kind.capitalize()}" >> write)
+    return tuple(written) | "Written" >> beam.Flatten()
 
 
 def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] = ()) -> Summary:
@@ -153,41 +226,74 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
     tf.io.gfile.makedirs(config.output_dir)
 
     options = pipeline_options.PipelineOptions(list(beam_args))
+    on_dask = _runner_name(options) == DASK_RUNNER.rsplit(".", 1)[-1].lower()
     with contextlib.ExitStack() as stack:
         counter = None
         if _runs_locally(options):
-            total = len(folder_lines) if folder_lines is not None else _count_instance_lines(config.input)
+            total = len(folder_lines) if folder_lines is not None else _count_lines(config.input)
             counter = stack.enter_context(batch_progress.progress_bar(total, "batch prediction", unit="instance"))
         pipeline = beam.Pipeline(options=options)
         if folder_lines is not None:
             lines = pipeline | "ListFolder" >> beam.Create(folder_lines) | "Spread" >> beam.Reshuffle()
+        elif on_dask:
+            lines = (pipeline | "ListFiles" >> beam.Create(tf.io.gfile.glob(config.input)) | "SpreadFiles" >> beam.Reshuffle()
+                     | "ReadLines" >> beam.FlatMap(_file_lines))
         else:
             lines = pipeline | "ReadLines" >> beam.io.ReadFromText(config.input)
         _ = (
             lines
             | "SkipBlankLines" >> beam.ParDo(SkipBlankLines())
-            | "BatchPredict" >> BatchPredict(model_dir, config.output_dir, config.min_batch_size,
-                                             config.max_batch_size, counter)
+            | "BatchPredict" >> BatchPredict(model_dir, config.output_dir, config.min_batch_size, config.max_batch_size,
+                                             counter, on_dask)
         )
         result = pipeline.run()
         result.wait_until_finish()
-    return Summary(results=_counter_value(result, RESULTS), errors=_counter_value(result, ERRORS),
-                   skipped_blank=_counter_value(result, SKIPPED_BLANK), output_dir=config.output_dir)
+    if on_dask:
+        name_bundle_files(config.output_dir)
+        result.client.close()  # the DaskRunner leaves its client connected, retrying once the cluster stops
+    return Summary(results=_written_lines(config.output_dir, RESULTS_PREFIX),
+                   errors=_written_lines(config.output_dir, ERRORS_PREFIX),
+                   skipped_blank=_skipped_blank(result, config.input, folder_lines is not None),
+                   output_dir=config.output_dir)
+
+
+def _runner_name(options: pipeline_options.PipelineOptions) -> str:
+    """The runner's class name in lower case, "" for the default (the DirectRunner)."""
+    runner = options.view_as(pipeline_options.StandardOptions).runner
+    return "" if runner is None else str(runner).rsplit(".", 1)[-1].lower()
 
 
 def _runs_locally(options: pipeline_options.PipelineOptions) -> bool:
-    runner = options.view_as(pipeline_options.StandardOptions).runner
-    return runner is None or str(runner).rsplit(".", 1)[-1].lower() in _LOCAL_RUNNERS
+    return _runner_name(options) in _LOCAL_RUNNERS | {""}
 
 
-def _count_instance_lines(pattern: str) -> int:
+def _file_lines(path: str):
+    """A text file's lines without their line ends, as ReadFromText gives them."""
+    with tf.io.gfile.GFile(path) as file:
+        for line in file:
+            yield line.rstrip("\r\n")
+
+
+def _count_lines(pattern: str, blank: bool = False) -> int:
+    """Non-blank (or, with `blank`, blank) lines of the files matching `pattern`."""
     count = 0
     for path in tf.io.gfile.glob(pattern):
         with tf.io.gfile.GFile(path) as file:
-            count += sum(1 for line in file if line.strip())
+            count += sum(1 for line in file if bool(line.strip()) != blank)
     return count
 
 
-def _counter_value(result, name: str) -> int:
-    counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(name))["counters"]
+def _written_lines(output_dir: str, prefix: str) -> int:
+    return _count_lines(os.path.join(output_dir, prefix + "-*"))
+
+
+def _skipped_blank(result, input_pattern: str, folder_input: bool) -> int:
+    """The SkipBlankLines counter; read from the input again where the runner keeps no metrics (the DaskRunner)."""
+    if folder_input:
+        return 0
+    try:
+        counters = result.metrics().query(
+            MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(SKIPPED_BLANK))["counters"]
+    except NotImplementedError:
+        return _count_lines(input_pattern, blank=True)
     return sum(counter.result or 0 for counter in counters)

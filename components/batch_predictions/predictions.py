@@ -124,7 +124,7 @@ class WriteBatchPredictions(beam.PTransform):
             | "AllClips" >> beam.Flatten()
         )
         # From here on, exactly as `ser batch-predict` writes its files.
-        split = keyed_results | "Split" >> beam.ParDo(batch_pipeline.SplitPredictions()).with_outputs(
-            batch_pipeline.ERRORS, main=batch_pipeline.RESULTS)
-        batch_pipeline.write_prediction_files(split[batch_pipeline.RESULTS], split[batch_pipeline.ERRORS], self._output_dir)
+        results, errors = batch_pipeline.split_failed(keyed_results | "Records" >> beam.Map(batch_pipeline.prediction_record),
+                                                      "Predicted")
+        batch_pipeline.write_prediction_files(results, errors, self._output_dir)
 
