@@ -20,7 +20,12 @@ AUDIO_INPUT = "audio"
 
 
 class PredictionError(RuntimeError):
-    """The server refused or failed a request; the message is the server's."""
+    """The server refused or failed a request; the message is the server's. `http_status`: the REST answer's
+    status when the server answered one, else None."""
+
+    def __init__(self, message: str, http_status: typing.Optional[int] = None):
+        super().__init__(message)
+        self.http_status = http_status
 
 
 def _prediction(classes, probabilities, label) -> EmotionPrediction:
@@ -67,7 +72,7 @@ class RestClient:
         except ValueError:
             answer = {"error": response.text}
         if response.status_code != 200:
-            raise PredictionError(f"HTTP {response.status_code}: {answer.get('error', answer)}")
+            raise PredictionError(f"HTTP {response.status_code}: {answer.get('error', answer)}", response.status_code)
         return answer
 
     def close(self) -> None:

@@ -215,6 +215,16 @@ def test_mutated_audio_never_breaks_the_app(app):
     assert answer.status_code == 200 and len(answer.json()["timeline"]) == 1
 
 
+def test_a_recording_the_model_server_refuses_gets_its_4xx(tmp_path):
+    base = tmp_path / "models"
+    fixture.push_version(base, 1)
+    with fixture.running_server(base, max_request_bytes=len(_VALID_CLIP)) as small, \
+            app_fixture.running_app(f"127.0.0.1:{small.rest_port}") as base_url:
+        answer = requests.post(base_url + "/api/analyze", data=_VALID_CLIP, headers={"Content-Type": "audio/wav"})
+        assert answer.status_code == 413
+        assert answer.json()["error"].startswith(f"The model server at 127.0.0.1:{small.rest_port} refused the recording: HTTP 413")
+
+
 def test_a_model_server_that_does_not_answer_gets_502():
     dead = f"127.0.0.1:{fixture.free_port()}"
     with app_fixture.running_app(dead) as base_url:

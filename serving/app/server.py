@@ -10,7 +10,7 @@ over the server's REST API (emotions.py), the words PocketSphinx heard with thei
 decoded as `ser predict` decodes files, within the model contract's limits. Failures answer
 {"error": message}: 400 for audio that cannot be decoded or lies outside those limits, 403 for a page of
 another origin, 408 for a body sent too slowly, 413 over --max-request-bytes, 415 for another
-Content-Type, 502 when the model server fails. Like `ser predict`, it never loads TensorFlow.
+Content-Type, the model server's own 4xx when it refuses the recording, 502 when it fails. Like `ser predict`, it never loads TensorFlow.
 """
 import argparse
 import asyncio
@@ -172,6 +172,10 @@ class AnalysisApp:
         try:
             return emotions.emotion_timeline(client, path)
         except clients.PredictionError as error:
+            if error.http_status is not None and 400 <= error.http_status < 500:
+                # The recording's fault (too large for that server, outside the model's contract), not the server's.
+                raise RequestError(error.http_status, f"The model server at {self.options.model_server} refused the "
+                                                      f"recording: {error}") from None
             raise RequestError(502, f"The model server at {self.options.model_server} failed: {error}") from None
         finally:
             client.close()
