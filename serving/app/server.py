@@ -10,7 +10,7 @@ over the server's REST API (emotions.py), the words PocketSphinx heard with thei
 decoded as `ser predict` decodes files, within the model contract's limits. Failures answer
 {"error": message}: 400 for audio that cannot be decoded or lies outside those limits, 403 for a page of
 another origin, 408 for a body sent too slowly, 413 over --max-request-bytes, 415 for another
-Content-Type, the model server's own 4xx when it refuses the recording, 502 when it fails. Like `ser predict`, it never loads TensorFlow.
+Content-Type, the model server's own 400 or 413 when it refuses the recording, 502 when it fails otherwise. Like `ser predict`, it never loads TensorFlow.
 """
 import argparse
 import asyncio
@@ -82,6 +82,11 @@ class AppOptions:
             return None
         return llm_client.LlmConfig(self.llm_url, self.llm_model, os.environ.get(self.llm_key_env) or None,
                                     self.llm_timeout_seconds)
+
+
+# What the model server answers when the recording is at fault (outside the model's contract, over its request size
+# limit); any other answer (an unknown model: 404) is the app's set-up failing, so 502.
+_RECORDING_STATUSES = (400, 413)
 
 
 class RequestError(Exception):
@@ -172,8 +177,7 @@ class AnalysisApp:
         try:
             return emotions.emotion_timeline(client, path)
         except clients.PredictionError as error:
-            if error.http_status is not None and 400 <= error.http_status < 500:
-                # The recording's fault (too large for that server, outside the model's contract), not the server's.
+            if error.http_status in _RECORDING_STATUSES:
                 raise RequestError(error.http_status, f"The model server at {self.options.model_server} refused the "
                                                       f"recording: {error}") from None
             raise RequestError(502, f"The model server at {self.options.model_server} failed: {error}") from None
