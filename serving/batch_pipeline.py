@@ -6,7 +6,7 @@ so results + errors + skipped_blank is the number of input lines. See batch_pred
 It uses only what Beam's DaskRunner (2.74) computes correctly as well as the other runners: no multi-output ParDo
 (a failure travels with the good elements as a Failed record and is split off by two Filters), one last transform
 that depends on both writes (the DaskRunner computes only the pipeline's last one), and counts read back from the
-written files. On the DaskRunner the files are written one per bundle and named after the run (WriteBundleFiles):
+written files and the input where the runner keeps no metrics. On the DaskRunner the files are written one per bundle and named after the run (WriteBundleFiles):
 Beam's file sinks hand their temporary folder to the workers as a side input, which that runner recomputes, so the
 final step looks in another folder than the one written. It also drops what a DoFn emits in finish_bundle, where
 RunInference's batching (BatchElements) hands over each bundle's last batch, so there PredictEach calls the model
@@ -251,10 +251,12 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
     if on_dask:
         name_bundle_files(config.output_dir)
         result.client.close()  # the DaskRunner leaves its client connected, retrying once the cluster stops
-    return Summary(results=_written_lines(config.output_dir, RESULTS_PREFIX),
-                   errors=_written_lines(config.output_dir, ERRORS_PREFIX),
-                   skipped_blank=_skipped_blank(result, config.input, folder_lines is not None),
-                   output_dir=config.output_dir)
+    return Summary(
+        results=_counter_value(result, RESULTS, lambda: _count_lines(os.path.join(config.output_dir, RESULTS_PREFIX + "-*"))),
+        errors=_counter_value(result, ERRORS, lambda: _count_lines(os.path.join(config.output_dir, ERRORS_PREFIX + "-*"))),
+        skipped_blank=0 if folder_lines is not None else _counter_value(
+            result, SKIPPED_BLANK, lambda: _count_lines(config.input, blank=True)),
+        output_dir=config.output_dir)
 
 
 def _runner_name(options: pipeline_options.PipelineOptions) -> str:
@@ -283,17 +285,10 @@ def _count_lines(pattern: str, blank: bool = False) -> int:
     return count
 
 
-def _written_lines(output_dir: str, prefix: str) -> int:
-    return _count_lines(os.path.join(output_dir, prefix + "-*"))
-
-
-def _skipped_blank(result, input_pattern: str, folder_input: bool) -> int:
-    """The SkipBlankLines counter; read from the input again where the runner keeps no metrics (the DaskRunner)."""
-    if folder_input:
-        return 0
+def _counter_value(result, name: str, count_without_metrics) -> int:
+    """The pipeline's `name` counter; where the runner keeps no metrics (the DaskRunner), count_without_metrics()."""
     try:
-        counters = result.metrics().query(
-            MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(SKIPPED_BLANK))["counters"]
+        counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE).with_name(name))["counters"]
     except NotImplementedError:
-        return _count_lines(input_pattern, blank=True)
+        return count_without_metrics()
     return sum(counter.result or 0 for counter in counters)
