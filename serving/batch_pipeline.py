@@ -6,17 +6,15 @@ so results + errors + skipped_blank is the number of input lines. See batch_pred
 It uses only what Beam's DaskRunner (2.74) computes correctly as well as the other runners: no multi-output ParDo
 (a failure travels with the good elements as a Failed record and is split off by two Filters), one last transform
 that depends on both writes (the DaskRunner computes only the pipeline's last one), and counts read back from the
-written files and the input where the runner keeps no metrics. On the DaskRunner the files are written one per bundle and named after the run (WriteBundleFiles):
-Beam's file sinks hand their temporary folder to the workers as a side input, which that runner recomputes, so the
-final step looks in another folder than the one written. It also drops what a DoFn emits in finish_bundle, where
+written files and the input where the runner keeps no metrics. On the DaskRunner the input files are read whole and
+the output written a file per bundle (beam_files); that runner also drops what a DoFn emits in finish_bundle, where
 RunInference's batching (BatchElements) hands over each bundle's last batch, so there PredictEach calls the model
-once per clip instead; and it has no translation for ReadFromText, so its workers read the input files whole.
+once per clip instead.
 """
 import contextlib
 import dataclasses
 import json
 import os
-import uuid
 from typing import NamedTuple, Optional, Sequence
 
 import apache_beam as beam
@@ -25,6 +23,7 @@ from apache_beam.metrics import MetricsFilter
 from apache_beam.ml.inference import base
 from apache_beam.options import pipeline_options
 
+from speech_emotion import beam_files
 from speech_emotion.serving import batch_inference
 from speech_emotion.serving import batch_instances
 from speech_emotion.serving import batch_predict
@@ -38,8 +37,7 @@ RESULTS = "results"
 ERRORS = "errors"
 SKIPPED_BLANK = "skipped_blank"
 METRICS_NAMESPACE = "batch_predict"
-BUNDLE_FILE_INFIX = ".bundle-"
-DASK_RUNNER = "apache_beam.runners.dask.dask_runner.DaskRunner"
+DASK_RUNNER = beam_files.DASK_RUNNER
 # Runners whose workers share this machine's disk, so the driver can show their progress.
 _LOCAL_RUNNERS = frozenset({"direct", "directrunner", "bundlebaseddirectrunner", "prism", "prismrunner"})
 
@@ -124,38 +122,6 @@ class ToJsonLine(beam.DoFn):
         yield json.dumps(record)
 
 
-class WriteBundleFiles(beam.DoFn):
-    """Writes each bundle's lines to a file of its own, `PREFIX.bundle-<random>`; name_bundle_files names them."""
-
-    def __init__(self, path_prefix: str):
-        self._path_prefix = path_prefix
-        self._lines = []
-
-    def start_bundle(self):
-        self._lines = []
-
-    def process(self, line):
-        self._lines.append(line)
-
-    def finish_bundle(self):
-        if self._lines:
-            with tf.io.gfile.GFile(f"{self._path_prefix}{BUNDLE_FILE_INFIX}{uuid.uuid4().hex}", "w") as file:
-                file.write("\n".join(self._lines) + "\n")
-
-
-def name_bundle_files(output_dir: str) -> None:
-    """Renames WriteBundleFiles' files to the -SSSSS-of-NNNNN shards WriteToText writes, one empty shard where a
-    kind has no records."""
-    for prefix in (RESULTS_PREFIX, ERRORS_PREFIX):
-        path_prefix = os.path.join(output_dir, prefix)
-        bundles = sorted(tf.io.gfile.glob(path_prefix + BUNDLE_FILE_INFIX + "*"))
-        if not bundles:
-            with tf.io.gfile.GFile(f"{path_prefix}-00000-of-00001", "w") as empty:
-                empty.write("")
-        for index, bundle in enumerate(bundles):
-            tf.io.gfile.rename(bundle, f"{path_prefix}-{index:05d}-of-{len(bundles):05d}")
-
-
 class PredictEach(beam.DoFn):
     """(instance, WAV bytes) to (instance, PredictionResult) as RunInference gives them, one model call per clip."""
 
@@ -174,7 +140,7 @@ class PredictEach(beam.DoFn):
 
 class BatchPredict(beam.PTransform):
     """JSON lines of instances to the results and errors files under `output_dir`; `on_dask`: in the way the
-    DaskRunner computes correctly (PredictEach, WriteBundleFiles; name_bundle_files must run after the pipeline)."""
+    DaskRunner computes correctly (PredictEach, beam_files' bundle files, named after the run)."""
 
     def __init__(self, model_dir: str, output_dir: str, min_batch_size: int, max_batch_size: int,
                  counter: Optional[batch_progress.ItemCounter] = None, on_dask: bool = False):
@@ -205,7 +171,7 @@ def write_prediction_files(results, errors, output_dir: str, counter: Optional[b
     written = []
     for kind, records, prefix in ((RESULTS, results, RESULTS_PREFIX), (ERRORS, errors, ERRORS_PREFIX)):
         path_prefix = os.path.join(output_dir, prefix)
-        write = (beam.ParDo(WriteBundleFiles(path_prefix)) if bundle_files
+        write = (beam.ParDo(beam_files.WriteBundleFiles(path_prefix, beam_files.write_text_lines)) if bundle_files
                  else beam.io.WriteToText(path_prefix, shard_name_template=SHARD_NAME_TEMPLATE))
         written.append(records | f"{kind.capitalize()}AsJson" >> beam.ParDo(ToJsonLine(kind, counter))
                        | f"Write{kind.capitalize()}" >> write)
@@ -226,7 +192,7 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
     tf.io.gfile.makedirs(config.output_dir)
 
     options = pipeline_options.PipelineOptions(list(beam_args))
-    on_dask = _runner_name(options) == DASK_RUNNER.rsplit(".", 1)[-1].lower()
+    on_dask = beam_files.on_dask(options)
     with contextlib.ExitStack() as stack:
         counter = None
         if _runs_locally(options):
@@ -236,8 +202,7 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
         if folder_lines is not None:
             lines = pipeline | "ListFolder" >> beam.Create(folder_lines) | "Spread" >> beam.Reshuffle()
         elif on_dask:
-            lines = (pipeline | "ListFiles" >> beam.Create(tf.io.gfile.glob(config.input)) | "SpreadFiles" >> beam.Reshuffle()
-                     | "ReadLines" >> beam.FlatMap(_file_lines))
+            lines = pipeline | "ReadLines" >> beam_files.ReadFilesWhole(tf.io.gfile.glob(config.input), beam_files.text_lines)
         else:
             lines = pipeline | "ReadLines" >> beam.io.ReadFromText(config.input)
         _ = (
@@ -249,8 +214,9 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
         result = pipeline.run()
         result.wait_until_finish()
     if on_dask:
-        name_bundle_files(config.output_dir)
-        result.client.close()  # the DaskRunner leaves its client connected, retrying once the cluster stops
+        for prefix in (RESULTS_PREFIX, ERRORS_PREFIX):
+            beam_files.name_bundle_files(os.path.join(config.output_dir, prefix), write_empty=beam_files.write_text_lines)
+    beam_files.close_client(result)
     return Summary(
         results=_counter_value(result, RESULTS, lambda: _count_lines(os.path.join(config.output_dir, RESULTS_PREFIX + "-*"))),
         errors=_counter_value(result, ERRORS, lambda: _count_lines(os.path.join(config.output_dir, ERRORS_PREFIX + "-*"))),
@@ -259,21 +225,8 @@ def predict(config: batch_predict.BatchPredictConfig, beam_args: Sequence[str] =
         output_dir=config.output_dir)
 
 
-def _runner_name(options: pipeline_options.PipelineOptions) -> str:
-    """The runner's class name in lower case, "" for the default (the DirectRunner)."""
-    runner = options.view_as(pipeline_options.StandardOptions).runner
-    return "" if runner is None else str(runner).rsplit(".", 1)[-1].lower()
-
-
 def _runs_locally(options: pipeline_options.PipelineOptions) -> bool:
-    return _runner_name(options) in _LOCAL_RUNNERS | {""}
-
-
-def _file_lines(path: str):
-    """A text file's lines without their line ends, as ReadFromText gives them."""
-    with tf.io.gfile.GFile(path) as file:
-        for line in file:
-            yield line.rstrip("\r\n")
+    return beam_files.runner_name(options) in _LOCAL_RUNNERS | {""}
 
 
 def _count_lines(pattern: str, blank: bool = False) -> int:

@@ -5,6 +5,7 @@ import collections
 import dataclasses
 import io
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -194,6 +195,16 @@ def test_output_is_the_same_in_process_and_on_two_worker_processes(runs):
     for split in SPLIT_SIZES:
         assert _records(pathlib.Path(artifact_utils.get_split_uri([in_process], split))) == _records(
             pathlib.Path(artifact_utils.get_split_uri([two_workers], split)))
+
+
+def test_output_is_the_same_on_the_dask_runner(runs, dask_beam_args, tmp_path):
+    examples, in_process, _, _ = runs
+    on_dask = _run(examples, tmp_path / "dask", dask_beam_args)
+    for split in SPLIT_SIZES:
+        assert _records(pathlib.Path(artifact_utils.get_split_uri([on_dask], split))) == _records(
+            pathlib.Path(artifact_utils.get_split_uri([in_process], split)))
+    shards = sorted(path.name for path in pathlib.Path(artifact_utils.get_split_uri([on_dask], "train")).iterdir())
+    assert shards and all(re.fullmatch(r"data_tfrecord-\d{5}-of-\d{5}\.gz", name) for name in shards), shards
 
 
 def test_a_corpus_under_another_folder_gets_the_same_augmented_audio(runs):

@@ -12,7 +12,6 @@ import speech_emotion  # noqa: F401  (selects Keras 2 before TensorFlow is impor
 import numpy as np
 import pytest
 import soundfile
-from distributed import LocalCluster
 
 import serving_model_fixture as fixture
 from speech_emotion.data import taxonomy
@@ -58,19 +57,12 @@ def model_base(tmp_path_factory):
     return str(base)
 
 
-@pytest.fixture(scope="module")
-def dask_scheduler():
-    """The address of a local dask.distributed cluster of two worker processes, stopped after the module."""
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
-
-
 @pytest.fixture(params=["DirectRunner", "DaskRunner"])
 def beam_args(request):
     """Beam options for the engine the pipeline runs on."""
     if request.param == "DirectRunner":
         return []
-    return [f"--runner={batch_pipeline.DASK_RUNNER}", f"--dask_client_address={request.getfixturevalue('dask_scheduler')}"]
+    return request.getfixturevalue("dask_beam_args")
 
 
 def test_handler_reruns_a_rejected_batch_clip_by_clip(model_base):

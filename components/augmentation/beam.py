@@ -31,7 +31,7 @@ def _babble_candidate(serialized: bytes, seed: int) -> Tuple[int, str, bytes]:
 
 
 def _decode_pool(candidates, sample_rate: int) -> List[Tuple[str, np.ndarray]]:
-    """The pool as (clip key, waveform), in rank order as Top.Smallest gives it."""
+    """The pool as (clip key, waveform), in rank order as TopCombineFn gives it."""
     return [(key, _decode_mono_wav(wav_bytes, sample_rate)) for _, key, wav_bytes in candidates]
 
 
@@ -88,22 +88,28 @@ class AugmentExamples(beam.PTransform):
     Each copy's random draws depend only on the seed, the clip's audio and the copy's index, and
     the babble pool and the simulated rooms only on the seed, so the output set is the same on any
     runner with any parallelism.
+
+    `side_examples`, when given, is the same examples read a second time, from which the clip count and the babble
+    pool are taken: the DaskRunner repeats a step's output in a side input that shares it with the main input.
     """
 
-    def __init__(self, config: AugmentationConfig, sample_rate: int):
+    def __init__(self, config: AugmentationConfig, sample_rate: int, side_examples=None):
         super().__init__()
         self._config = config
         self._sample_rate = sample_rate
+        self._side_examples = side_examples
 
     def expand(self, examples):
         config, sample_rate = self._config, self._sample_rate
         pipeline = examples.pipeline
+        side_examples = examples if self._side_examples is None else self._side_examples
         uses_babble = config.noise.probability > 0 and "babble" in config.noise.kinds and config.babble_pool_size > 0
         if config.copies_per_clip and uses_babble:
             babble_pool = (
-                examples
+                side_examples
                 | "RankForBabble" >> beam.Map(_babble_candidate, config.seed)
-                | "SampleBabblePool" >> beam.combiners.Top.Smallest(config.babble_pool_size)
+                # Top.Smallest's own expansion emits in finish_bundle, which the DaskRunner drops; the CombineFn does not.
+                | "SampleBabblePool" >> beam.CombineGlobally(beam.combiners.TopCombineFn(config.babble_pool_size, reverse=True))
                 | "DecodeBabblePool" >> beam.Map(_decode_pool, sample_rate)
             )
         else:
@@ -119,7 +125,7 @@ class AugmentExamples(beam.PTransform):
             | "CollectRooms" >> beam.combiners.ToList()
             | "InRoomOrder" >> beam.Map(_in_room_order)
         )
-        training_clips = examples | "CountClips" >> beam.combiners.Count.Globally()
+        training_clips = side_examples | "CountClips" >> beam.combiners.Count.Globally()
         return (
             examples
             # Input files are read whole (gzip cannot be split), so spread the clips before the costly step.

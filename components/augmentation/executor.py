@@ -1,8 +1,12 @@
-"""Executor of AudioAugmentation: augments the train split with Beam and copies the other splits as they are."""
+"""Executor of AudioAugmentation: augments the train split with Beam and copies the other splits as they are.
+
+On Beam's DaskRunner the train split's files are read whole and written a file per bundle (beam_files), with the
+same records as Beam's TFRecord source and sink give on the other runners."""
 import os
 from typing import Any, Dict, List
 
 import apache_beam as beam
+from apache_beam.options import pipeline_options
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.dsl.io import fileio
@@ -10,6 +14,7 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
+from speech_emotion import beam_files
 from speech_emotion.components.augmentation.beam import AugmentExamples
 from speech_emotion.components.augmentation.config import AugmentationConfig
 from speech_emotion.config import FeatureConfig
@@ -52,13 +57,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             # Beam cannot read a pattern that matches nothing: an empty split stays empty.
             if not fileio.glob(io_utils.all_files_pattern(source)):
                 continue
-            with self._make_beam_pipeline() as pipeline:
-                _ = (
-                    pipeline
-                    | "ReadTrain" >> beam.io.ReadFromTFRecord(io_utils.all_files_pattern(source),
-                                                              compression_type=beam.io.filesystem.CompressionTypes.GZIP)
-                    | "AugmentTrain" >> AugmentExamples(config, sample_rate)
-                    | "WriteTrain" >> beam.io.WriteToTFRecord(os.path.join(target, ingest.TFRECORD_PREFIX),
-                                                              file_name_suffix=".gz")
-                )
+            self._augment_split(source, target, config, sample_rate)
         examples_utils.set_payload_format(augmented, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
+
+    def _augment_split(self, source: str, target: str, config: AugmentationConfig, sample_rate: int) -> None:
+        dask = beam_files.on_dask(pipeline_options.PipelineOptions(self._beam_pipeline_args))
+        prefix = os.path.join(target, ingest.TFRECORD_PREFIX)
+        pipeline = self._make_beam_pipeline()
+        if dask:
+            files = fileio.glob(io_utils.all_files_pattern(source))
+            examples = pipeline | "ReadTrain" >> beam_files.ReadFilesWhole(files, beam_files.gzip_tfrecords)
+            augment = AugmentExamples(config, sample_rate, side_examples=pipeline | "ReadTrainAgain" >> beam_files.ReadFilesWhole(
+                files, beam_files.gzip_tfrecords))
+            write = beam.ParDo(beam_files.WriteBundleFiles(prefix, beam_files.write_gzip_tfrecords, ".gz"))
+        else:
+            examples = pipeline | "ReadTrain" >> beam.io.ReadFromTFRecord(
+                io_utils.all_files_pattern(source), compression_type=beam.io.filesystem.CompressionTypes.GZIP)
+            augment = AugmentExamples(config, sample_rate)
+            write = beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")
+        _ = examples | "AugmentTrain" >> augment | "WriteTrain" >> write
+        result = pipeline.run()
+        result.wait_until_finish()
+        if dask:
+            beam_files.name_bundle_files(prefix, ".gz")
+        beam_files.close_client(result)
