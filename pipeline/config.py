@@ -39,6 +39,9 @@ class PipelineConfig:
     pipeline_name: str = PIPELINE_NAME
     model_name: str = MODEL_NAME
     beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory",)
+    # Added to beam_pipeline_args for AudioAugmentation alone: the one Beam stage that also runs on Beam's DaskRunner
+    # (`--runner=apache_beam.runners.dask.dask_runner.DaskRunner`, `--dask_client_address=HOST:8786`).
+    augmentation_beam_pipeline_args: Tuple[str, ...] = ()
     # A folder of unlabelled clips the blessed model classifies in the run (BulkInferrer); None: no batch prediction.
     unlabelled_clips: Optional[str] = None
 

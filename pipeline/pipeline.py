@@ -99,6 +99,8 @@ def create_pipeline(config: pipeline_config.PipelineConfig) -> tfx.dsl.Pipeline:
     augmentation = AudioAugmentation(
         examples=example_gen.outputs["examples"], config=config.augmentation, feature_config=config.feature
     )
+    if config.augmentation_beam_pipeline_args:
+        augmentation.with_beam_pipeline_args(list(config.augmentation_beam_pipeline_args))
     training_examples = augmentation.outputs["augmented_examples"]
     statistics_gen = tfx.components.StatisticsGen(examples=training_examples)
     schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"], infer_feature_shape=False)

@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 import sys
 import traceback
 import warnings
@@ -50,6 +51,9 @@ _CONFIG_FLAGS = (
     ("--augment-copies", ("augmentation.copies_per_clip",), int, None, "augmented copies per training clip at most (0: none)"),
     ("--augment-target-examples", ("augmentation.target_examples",), int, None,
      "fewer copies on larger corpora: about this many training examples, originals included (0: always --augment-copies)"),
+    ("--augmentation-beam-args", ("augmentation_beam_pipeline_args",), lambda text: tuple(shlex.split(text)), '"OPTION ..."',
+     "Beam options for the augmentation stage alone, e.g. \"--runner=apache_beam.runners.dask.dask_runner.DaskRunner "
+     "--dask_client_address=HOST:8786\""),
     ("--min-ua", ("blessing.min_unweighted_accuracy",), float, None, "eval unweighted accuracy a model needs to be blessed"),
     ("--min-cross-corpus-ua", ("blessing.min_cross_corpus_unweighted_accuracy",), float, None,
      "unweighted accuracy each --test-corpus needs (on shared emotions) for the push"),

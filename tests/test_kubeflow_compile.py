@@ -205,3 +205,16 @@ def test_one_configuration_file_compiles_for_vertex_the_pipeline_every_local_run
     [gated] = [metric for spec in json.loads(_parameter(tasks["Evaluator"], "eval_config"))["metrics_specs"]
                for metric in spec["metrics"] if "per_slice_thresholds" in metric]
     assert gated["per_slice_thresholds"][0]["threshold"]["value_threshold"]["lower_bound"] == 0.4
+
+
+def test_augmentation_beam_args_reach_that_stage_alone(corpus, tmp_path):
+    dask = ("--runner=apache_beam.runners.dask.dask_runner.DaskRunner", "--dask_client_address=scheduler:8786")
+    config = _config("gs://bucket/ser", corpus, augmentation_beam_pipeline_args=dask)
+
+    spec = runner.compile_pipeline(config, str(tmp_path / "spec.json"), IMAGE)
+
+    executors = spec["pipelineSpec"]["deploymentSpec"]["executors"]
+    arguments = {name[: -len("_executor")]: " ".join(executor["container"]["args"]) for name, executor in executors.items()
+                 if "container" in executor}
+    assert all(option in arguments["AudioAugmentation"] for option in (*config.beam_pipeline_args, *dask))
+    assert [name for name, text in arguments.items() if "dask" in text.lower()] == ["AudioAugmentation"]
