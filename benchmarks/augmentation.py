@@ -1,4 +1,5 @@
-"""Speed of audio augmentation: each transform on one clip, and the Beam component with 1 and 2 workers.
+"""Speed of audio augmentation: each transform on one clip, and the Beam component on the DirectRunner and on Beam's
+DaskRunner with 1 and 2 workers.
 
     python benchmarks/augmentation.py [--clips 32 320] [--seconds 3] [--copies 2] [--workers 1 2]
         [--write-markdown [docs/benchmarks.md]]
@@ -6,7 +7,8 @@
 Clips are synthetic speech (data/synthetic_speech.py). A pipeline's wall-clock time includes a fixed
 cost: starting the worker processes (each imports TensorFlow, librosa and pyroomacoustics) and
 simulating the rooms. Running two clip counts separates it from the throughput: clips/s is the
-marginal rate (extra clips over extra seconds), fixed s the time left at zero clips.
+marginal rate (extra clips over extra seconds), fixed s the time left at zero clips. The DirectRunner rows use its
+multi_processing mode, the DaskRunner rows a dask.distributed LocalCluster of worker processes started here.
 """
 import speech_emotion  # noqa: F401  (must precede any TensorFlow import)
 
@@ -33,6 +35,7 @@ from speech_emotion.data import records
 from speech_emotion.data import synthetic_speech
 from speech_emotion.data import taxonomy
 import markdown_report  # benchmarks/markdown_report.py
+from beam_engines import ENGINES, engine  # benchmarks/beam_engines.py
 
 SAMPLE_RATE = DEFAULT_FEATURE_CONFIG.sample_rate
 
@@ -101,11 +104,9 @@ def write_examples(clips, uri: pathlib.Path) -> standard_artifacts.Examples:
     return examples
 
 
-def pipeline_seconds(examples, output_uri: pathlib.Path, config: AugmentationConfig, workers: int) -> float:
+def pipeline_seconds(examples, output_uri: pathlib.Path, config: AugmentationConfig, beam_args) -> float:
     augmented = standard_artifacts.Examples()
     augmented.uri = str(output_uri)
-    # Local worker processes share this environment: no --setup_file (it would build an sdist per run).
-    beam_args = ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
     context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args,
                                                           tmp_dir=str(output_uri.parent / "tmp"))
     exec_properties = {executor.CONFIG_KEY: config.to_json(),
@@ -137,21 +138,23 @@ def main():
         print(f"{name:58s} {milliseconds:9.2f}")
 
     config = AugmentationConfig(copies_per_clip=args.copies)
-    pipeline_setting = (f"AudioAugmentation on DirectRunner multi_processing: clips of {args.seconds:g} s, "
+    pipeline_setting = (f"AudioAugmentation: clips of {args.seconds:g} s, "
                         f"{args.copies} copies each, default config ({config.reverb.num_rooms} rooms)")
     print(f"\n{pipeline_setting}")
-    print(f"{'workers':>7s} {f'{few} clips s':>12s} {f'{many} clips s':>13s} {'clips/s':>9s} {'fixed s':>9s}")
+    print(f"{'engine':>12s} {'workers':>7s} {f'{few} clips s':>12s} {f'{many} clips s':>13s} {'clips/s':>9s} {'fixed s':>9s}")
     pipeline_rows = []
     with tempfile.TemporaryDirectory() as root:
         root = pathlib.Path(root)
         examples = {count: write_examples(clips[:count], root / f"examples{count}") for count in (few, many)}
-        for workers in args.workers:
-            seconds = {count: pipeline_seconds(examples[count], root / f"workers{workers}_{count}", config, workers)
-                       for count in (few, many)}
-            rate = (many - few) / (seconds[many] - seconds[few])
-            fixed = seconds[few] - few / rate
-            print(f"{workers:7d} {seconds[few]:12.1f} {seconds[many]:13.1f} {rate:9.2f} {fixed:9.1f}")
-            pipeline_rows.append((workers, f"{seconds[few]:.1f}", f"{seconds[many]:.1f}", f"{rate:.1f}", f"{fixed:.1f}"))
+        for name in ENGINES:
+            for workers in args.workers:
+                with engine(name, workers) as beam_args:
+                    seconds = {count: pipeline_seconds(examples[count], root / f"{name}{workers}_{count}", config, beam_args)
+                               for count in (few, many)}
+                rate = (many - few) / (seconds[many] - seconds[few])
+                fixed = seconds[few] - few / rate
+                print(f"{name:>12s} {workers:7d} {seconds[few]:12.1f} {seconds[many]:13.1f} {rate:9.2f} {fixed:9.1f}", flush=True)
+                pipeline_rows.append((name, workers, f"{seconds[few]:.1f}", f"{seconds[many]:.1f}", f"{rate:.1f}", f"{fixed:.1f}"))
     if args.write_markdown:
         markdown_report.write_section(args.write_markdown, __file__, markdown_report.section(
             "Augmentation (`benchmarks/augmentation.py`)",
@@ -159,7 +162,7 @@ def main():
             markdown_report.table(["transform", "ms"], [(name, f"{ms:.2f}") for name, ms in transform_rows]),
             f"{pipeline_setting}. clips/s is the marginal rate (extra clips over extra seconds); fixed s is the time "
             "left at zero clips (starting the workers, simulating the rooms):",
-            markdown_report.table(["workers", f"{few} clips: s", f"{many} clips: s", "clips/s", "fixed s"], pipeline_rows)))
+            markdown_report.table(["engine", "workers", f"{few} clips: s", f"{many} clips: s", "clips/s", "fixed s"], pipeline_rows)))
 
 
 if __name__ == "__main__":

@@ -12,34 +12,22 @@ mode. On the DaskRunner the model takes one clip per call (serving/batch_pipelin
 import speech_emotion  # noqa: F401  (must precede any TensorFlow import)
 
 import argparse
-import contextlib
 import pathlib
 import tempfile
 import time
-
-from distributed import LocalCluster
 
 from speech_emotion.audio import wav
 from speech_emotion.serving import batch_pipeline
 from speech_emotion.serving import batch_predict
 from augmentation import SAMPLE_RATE, synthetic_clips  # benchmarks/augmentation.py
 import markdown_report  # benchmarks/markdown_report.py
+from beam_engines import ENGINES, engine  # benchmarks/beam_engines.py
 
 
 def write_clips(count: int, seconds: float, folder: pathlib.Path) -> None:
     folder.mkdir(parents=True)
     for record, waveform in synthetic_clips(count, seconds):
         (folder / pathlib.Path(record.path).name).write_bytes(wav.encode_wav_pcm16(waveform, SAMPLE_RATE))
-
-
-@contextlib.contextmanager
-def engine(name: str, workers: int):
-    """The Beam options of one engine with `workers` workers, its cluster running while in use."""
-    if name == "DirectRunner":
-        yield ["--direct_running_mode=multi_processing", f"--direct_num_workers={workers}"]
-        return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        yield [f"--runner={batch_pipeline.DASK_RUNNER}", f"--dask_client_address={cluster.scheduler_address}"]
 
 
 def run_seconds(model: str, folder: pathlib.Path, output: pathlib.Path, beam_args) -> float:
@@ -72,7 +60,7 @@ def main():
         root = pathlib.Path(root)
         for count in (few, many):
             write_clips(count, args.seconds, root / f"clips{count}")
-        for name in ("DirectRunner", "DaskRunner"):
+        for name in ENGINES:
             for workers in args.workers:
                 with engine(name, workers) as beam_args:
                     seconds = {count: run_seconds(args.model, root / f"clips{count}", root / f"{name}{workers}_{count}",
