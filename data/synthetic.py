@@ -4,6 +4,7 @@ Every layout uses its corpus' own speaker ids, filename codes and emotion set, s
 readers parse the result exactly as they parse the real corpus. The audio comes from
 `synthetic_speech`: 16-bit mono WAV, deterministic under `seed`.
 """
+import collections
 import dataclasses
 import os
 import wave
@@ -42,8 +43,9 @@ def native_emotions(layout: str) -> tuple:
 
 
 def write_corpus(layout: str, root: str, speakers: int, utterances_per_emotion: int, seed: int,
-                 sample_rate: int = 16000, seconds: float = 2.0, emotions=None) -> list:
-    """Writes `speakers` x `emotions` x `utterances_per_emotion` clips under `root` in `layout`.
+                 sample_rate: int = 16000, seconds: float = 2.0, emotions=None, max_clips=None) -> list:
+    """Writes `speakers` x `emotions` x `utterances_per_emotion` clips under `root` in `layout`, or `max_clips` of
+    them spread evenly over that list (so every speaker and emotion keeps its share) when it holds more.
 
     `emotions` defaults to the layout's native set and must be a subset of it. The unlabelled
     layout speaks the same emotions but names its clips without them. Returns the absolute paths
@@ -59,6 +61,10 @@ def write_corpus(layout: str, root: str, speakers: int, utterances_per_emotion: 
     if sample_rate < 8000 or seconds <= 0:
         raise ValueError(f"need sample_rate >= 8000 and seconds > 0, got {sample_rate}, {seconds}")
     speaker_table, clips, metadata = _LAYOUT_WRITERS[layout](speakers, utterances_per_emotion, emotions)
+    if max_clips is not None:
+        if max_clips < 1:
+            raise ValueError(f"max_clips must be positive, got {max_clips}")
+        clips = _evenly_trimmed(clips, max_clips, emotions)
 
     salt = zlib.crc32(layout.encode())
     voices = [synthetic_speech.Voice.random(speaker.gender, np.random.default_rng([seed, salt, index]))
@@ -85,6 +91,19 @@ def _write_wav(path, audio, sample_rate):
         file.setsampwidth(2)
         file.setframerate(sample_rate)
         file.writeframes(pcm.tobytes())
+
+
+def _evenly_trimmed(clips, count, emotions):
+    """The first `count` of `clips` in an order that takes every (speaker, emotion)'s n-th clip before any one's
+    next, and within a round goes along diagonals of speakers x emotions: every speaker and every emotion then keeps
+    as many clips as any other, give or take one."""
+    seen = collections.Counter()
+    keys = []
+    for index, clip in enumerate(clips):
+        occurrence = seen[clip.speaker, clip.emotion]
+        seen[clip.speaker, clip.emotion] += 1
+        keys.append((occurrence, (emotions.index(clip.emotion) - clip.speaker) % len(emotions), clip.speaker, index))
+    return [clips[index] for index in sorted(key[-1] for key in sorted(keys)[:count])]
 
 
 def _known(layout):

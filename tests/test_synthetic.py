@@ -145,3 +145,15 @@ def test_emotions_are_learnable_on_held_out_speakers_but_not_trivially(ravdess_f
     # Eight emotions: chance is 0.125. A nearest-centroid on four numbers should beat it clearly,
     # yet stay far from perfect, leaving the model something to learn.
     assert 0.25 < accuracy < 0.8
+
+
+def test_max_clips_keeps_every_speaker_and_emotion(tmp_path):
+    paths = synthetic.write_corpus("savee", str(tmp_path), speakers=4, utterances_per_emotion=3, seed=0, seconds=0.2, max_clips=80)
+
+    found, _ = readers.read_corpus("savee", str(tmp_path))
+
+    assert len(paths) == len(found) == 80
+    for field in ("speaker", "label"):
+        counts = collections.Counter(getattr(record, field) for record in found)
+        assert len(counts) == (4 if field == "speaker" else 7)
+        assert max(counts.values()) - min(counts.values()) <= 1
