@@ -34,3 +34,21 @@ def test_unknown_ensemble_architecture_is_rejected():
 def test_corpus_speaker_exponent_outside_zero_to_one_is_rejected(exponent):
     with pytest.raises(ValueError, match="corpus_speaker_exponent"):
         trainer_config.BalanceConfig(corpus_speaker_exponent=exponent)
+
+
+def test_a_larger_training_set_gets_fewer_epochs_within_the_example_budget():
+    config = trainer_config.TrainingConfig(epochs=40, max_examples=240_000)
+    assert config.epochs_for(6000) == 40
+    assert config.epochs_for(10_270) == 24
+    assert config.epochs_for(1_000_000) == 1
+    assert trainer_config.TrainingConfig(epochs=40, max_examples=0).epochs_for(10_270) == 40
+    with pytest.raises(ValueError):
+        trainer_config.TrainingConfig(max_examples=-1)
+
+
+def test_tuning_trials_cut_their_epochs_short_only_on_a_larger_training_set():
+    tuning = trainer_config.TuningConfig(trials=10, max_epoch_examples=3000)
+    assert tuning.steps_per_epoch(3000, batch_size=32) is None
+    assert tuning.steps_per_epoch(10_270, batch_size=32) == 94
+    assert trainer_config.TuningConfig(trials=10, max_epoch_examples=0).steps_per_epoch(10_270, 32) is None
+    assert trainer_config.TuningConfig.from_json(tuning.to_json()) == tuning

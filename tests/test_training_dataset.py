@@ -60,7 +60,9 @@ def test_each_epoch_holds_every_example_once_reshuffled_without_rereading_the_fi
     })
     tf.keras.utils.set_random_seed(0)
     balance = trainer_config.BalanceConfig()
-    dataset = task.make_dataset([os.path.join(split_dir, "*")], data_accessor, schema, batch_size=8, shuffle=True, balance=balance)
+    dataset, examples = task.make_dataset([os.path.join(split_dir, "*")], data_accessor, schema, batch_size=8, shuffle=True, balance=balance)
+
+    assert examples == EXAMPLES
 
     first = _epoch(dataset)
     counts = collections.Counter((*_corpus_and_speaker(index), index % 3) for index in range(EXAMPLES))

@@ -10,6 +10,7 @@ SavedModel's assets keep it (calibration.json) and what was trained (model_summa
 import collections
 import dataclasses
 import os
+from typing import NamedTuple, Tuple
 
 import numpy as np
 
@@ -41,10 +42,22 @@ SHUFFLE_BUFFER_EXAMPLES = 10000
 GROUP_SEPARATOR = "\x1f"
 
 
+class TrainingInputs(NamedTuple):
+    """What both the Trainer and the Tuner read from their common FnArgs."""
+
+    training_config: trainer_config.TrainingConfig
+    feature_config: FeatureConfig
+    emotions: list
+    tf_transform_output: tft.TFTransformOutput
+    train_dataset: tf.data.Dataset
+    eval_dataset: tf.data.Dataset
+    train_examples: int
+
+
 def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool,
-                 balance: trainer_config.BalanceConfig) -> tf.data.Dataset:
+                 balance: trainer_config.BalanceConfig) -> Tuple[tf.data.Dataset, int]:
     """(log-mel, label index, example weight) batches, the weights balancing the split's corpora, speakers and
-    emotions (example_weights). The transformed records carry every feature (about 94 KB each); the log-mel,
+    emotions (example_weights), and the number of examples. The transformed records carry every feature (about 94 KB each); the log-mel,
     label, corpus and speaker are kept in memory after the first pass (the one that counts the groups), so later
     epochs and tuning trials skip reading and parsing them (a third of an epoch's time on 2 CPUs)."""
     dataset = data_accessor.tf_dataset_factory(
@@ -74,15 +87,14 @@ def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: 
         keys = tf.strings.join([corpora, speakers, tf.strings.as_string(labels)], separator=GROUP_SEPARATOR)
         return log_mel, labels, table.lookup(keys)
 
-    return dataset.map(weighted).prefetch(tf.data.AUTOTUNE)
+    return dataset.map(weighted).prefetch(tf.data.AUTOTUNE), sum(counts.values())
 
 
 def _group_key(corpus: bytes, speaker: bytes, label: int) -> bytes:
     return GROUP_SEPARATOR.encode().join([corpus, speaker, str(label).encode()])
 
 
-def training_inputs(fn_args: tfx.components.FnArgs):
-    """What both the Trainer and the Tuner read from their common FnArgs."""
+def training_inputs(fn_args: tfx.components.FnArgs) -> TrainingInputs:
     custom_config = fn_args.custom_config
     training_config = trainer_config.TrainingConfig.from_json(custom_config[TRAINING_CONFIG_KEY])
     tf.keras.utils.set_random_seed(training_config.seed)
@@ -96,7 +108,8 @@ def training_inputs(fn_args: tfx.components.FnArgs):
             training_config.balance,
         )
 
-    return training_config, feature_config, emotions, tf_transform_output, dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False)
+    (train_dataset, train_examples), (eval_dataset, _) = dataset(fn_args.train_files, True), dataset(fn_args.eval_files, False)
+    return TrainingInputs(training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset, train_examples)
 
 
 def model_config_for(fn_args: tfx.components.FnArgs, training_config: trainer_config.TrainingConfig) -> trainer_config.ModelConfig:
@@ -132,7 +145,10 @@ def predictions(model: tf.keras.Model, dataset: tf.data.Dataset):
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
-    training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset = training_inputs(fn_args)
+    inputs = training_inputs(fn_args)
+    training_config, feature_config, emotions, tf_transform_output, train_dataset, eval_dataset, _ = inputs
+    epochs = training_config.epochs_for(inputs.train_examples)
+    print(f"Training on {inputs.train_examples} examples for up to {epochs} epochs")
     reports_dir = fn_args.custom_config.get(REPORTS_DIR_KEY) or fn_args.model_run_dir
     averaging = [weight_averaging.LastEpochsWeightAverage(training_config.average_last_epochs)] if training_config.average_last_epochs else []
     members, summaries = [], []
@@ -141,7 +157,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         history = model.fit(
             train_dataset,
             validation_data=eval_dataset,
-            epochs=training_config.epochs,
+            epochs=epochs,
             callbacks=training_callbacks(training_config, os.path.join(fn_args.model_run_dir, member_config.architecture)) + averaging,
             verbose=2,
         )

@@ -105,8 +105,10 @@ def make_tuner(hypermodel, tuning_config: trainer_config.TuningConfig, directory
 
 
 def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
-    training_config, feature_config, emotions, _, train_dataset, eval_dataset = task.training_inputs(fn_args)
+    inputs = task.training_inputs(fn_args)
+    training_config, feature_config, emotions = inputs.training_config, inputs.feature_config, inputs.emotions
     tuning_config = trainer_config.TuningConfig.from_json(fn_args.custom_config[task.TUNING_CONFIG_KEY])
+    steps_per_epoch = tuning_config.steps_per_epoch(inputs.train_examples, training_config.batch_size)
 
     def build(hp):
         model_config = search_space.model_config(hp, tuning_config.architectures, training_config.model)
@@ -117,8 +119,10 @@ def tuner_fn(fn_args: tfx.components.FnArgs) -> tfx.components.TunerFnResult:
     return tfx.components.TunerFnResult(
         tuner=tuner,
         fit_kwargs={
-            "x": train_dataset,
-            "validation_data": eval_dataset,
+            # Cut-short epochs carry on through the repeated (and each time reshuffled) training set.
+            "x": inputs.train_dataset if steps_per_epoch is None else inputs.train_dataset.repeat(),
+            "steps_per_epoch": steps_per_epoch,
+            "validation_data": inputs.eval_dataset,
             "epochs": tuning_config.max_epochs,
             # Trials stop as the Trainer's retraining will; KerasTuner gives each trial a TensorBoard directory under this one.
             "callbacks": task.training_callbacks(training_config, os.path.join(summary_dir, TENSORBOARD_DIR)),
