@@ -57,9 +57,9 @@ class TrainingInputs(NamedTuple):
 def make_dataset(file_pattern, data_accessor, schema, batch_size: int, shuffle: bool,
                  balance: trainer_config.BalanceConfig) -> Tuple[tf.data.Dataset, int]:
     """(log-mel, label index, example weight) batches, the weights balancing the split's corpora, speakers and
-    emotions (example_weights), and the number of examples. The transformed records carry every feature (about 94 KB each); the log-mel,
-    label, corpus and speaker are kept in memory after the first pass (the one that counts the groups), so later
-    epochs and tuning trials skip reading and parsing them (a third of an epoch's time on 2 CPUs)."""
+    emotions (example_weights), and the number of examples. The transformed records carry every feature (about 94 KB
+    each); the log-mel, label, corpus and speaker are kept in memory after the first pass (the one that counts the
+    groups), so later epochs and tuning trials skip reading and parsing them (a third of an epoch's time on 2 CPUs)."""
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(batch_size=batch_size, label_key=preprocessing.LABEL_INDEX, num_epochs=1, shuffle=False),
