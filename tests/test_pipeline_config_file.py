@@ -81,7 +81,7 @@ def test_flags_override_the_file_and_the_print_loads_back_to_the_same_configurat
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tuning: {trails: 3}", "unknown key 'tuning.trails'; tuning takes: trials, max_epochs, algorithm, architectures, seed"),
+    ("tuning: {trails: 3}", "unknown key 'tuning.trails'; tuning takes: trials, max_epochs, max_epoch_examples, algorithm, architectures, seed"),
     ("colour: blue", "unknown key 'colour'; the top level takes: workdir, ingest, emotions,"),
     ("tuning: {trials: ten}", "tuning.trials: expected int, got 'ten'"),
     ("tuning: {trials: true}", "tuning.trials: expected int, got True"),
