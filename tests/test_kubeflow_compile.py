@@ -194,7 +194,8 @@ def test_one_configuration_file_compiles_for_vertex_the_pipeline_every_local_run
         return json.loads(json.loads(_parameter(tasks[task], "custom_config"))[key])
 
     assert custom_config("Tuner", task.TUNING_CONFIG_KEY) == {
-        "trials": 3, "max_epochs": 4, "algorithm": "bayesian", "architectures": ["cnn", "cnn_gru"], "seed": 0}
+        "trials": 3, "max_epochs": 4, "max_epoch_examples": 3000, "algorithm": "bayesian", "architectures": ["cnn", "cnn_gru"],
+        "seed": 0}
     assert custom_config("Trainer", task.TUNING_CONFIG_KEY)["trials"] == 3
     training = custom_config("Trainer", task.TRAINING_CONFIG_KEY)
     assert (training["epochs"], training["ensemble_architectures"]) == (6, ["cnn_bilstm"])
