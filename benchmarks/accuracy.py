@@ -37,6 +37,7 @@ import time
 
 import tensorflow as tf
 from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
 from tensorflow.python.util import _pywrap_util_port
 from tfx.orchestration import metadata
 
@@ -101,15 +102,23 @@ def emodb_four_class_scores(config: pipeline_config.PipelineConfig) -> dict:
     return evaluate.scores_by_corpus(predict, serialized_examples, EMODB_CLASSES)["emodb"]
 
 
-def component_minutes(config: pipeline_config.PipelineConfig, since_seconds: float) -> dict:
-    """Wall minutes of each component execution that started after `since_seconds` (epoch), from ML Metadata:
-    its creation to its last update. Cached executions take about no time."""
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(config.metadata_path))
+def executions(metadata_path: str, since_seconds: float = 0.0) -> list:
+    """(component, wall minutes, finished) of each execution in ML Metadata that started after `since_seconds`
+    (epoch), in the order they started: its creation to its last update. Cached executions take about no time."""
+    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
     names = {execution_type.id: execution_type.name.split(".")[-1] for execution_type in store.get_execution_types()}
+    finished = {metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED}
+    return [(names[execution.type_id], (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 60000,
+             execution.last_known_state in finished)
+            for execution in sorted(store.get_executions(), key=lambda execution: execution.create_time_since_epoch)
+            if execution.create_time_since_epoch / 1000 >= since_seconds]
+
+
+def component_minutes(config: pipeline_config.PipelineConfig, since_seconds: float) -> dict:
+    """Wall minutes of each component over its executions that started after `since_seconds` (epoch)."""
     minutes = collections.defaultdict(float)
-    for execution in store.get_executions():
-        if execution.create_time_since_epoch / 1000 >= since_seconds:
-            minutes[names[execution.type_id]] += (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 60000
+    for name, execution_minutes, _ in executions(config.metadata_path, since_seconds):
+        minutes[name] += execution_minutes
     return dict(minutes)
 
 

@@ -23,10 +23,6 @@ import os
 import resource
 import time
 
-from ml_metadata import metadata_store
-from ml_metadata.proto import metadata_store_pb2
-from tfx.orchestration import metadata
-
 import accuracy
 import markdown_report
 from speech_emotion.data import corpus_spec
@@ -72,16 +68,6 @@ def generated_corpora(root: str, scale: float) -> dict:
             print(f"generated {name}: {clips} clips in {time.monotonic() - started:.0f} s", flush=True)
         paths[name] = path
     return paths
-
-
-def executions(metadata_path: str) -> list:
-    """(component, wall minutes, finished) of every execution in the store, in the order they started."""
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
-    names = {kind.id: kind.name.split(".")[-1] for kind in store.get_execution_types()}
-    finished = {metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED}
-    return [(names[execution.type_id], (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 60000,
-             execution.last_known_state in finished)
-            for execution in sorted(store.get_executions(), key=lambda execution: execution.create_time_since_epoch)]
 
 
 def tuning_trials(reports_dir: str) -> list:
@@ -157,7 +143,7 @@ def main(argv=None) -> int:
         local_runner.run(config)
         rows[name] = {"clips": clips, "wall_minutes": (time.monotonic() - wall_start) / 60,
                       "cpu_minutes": (accuracy.cpu_seconds() - cpu_start) / 60, "peak_gib": peak_memory_gib()}
-    rows[name].update(components=executions(config.metadata_path), tuning_trials=tuning_trials(config.reports_dir))
+    rows[name].update(components=accuracy.executions(config.metadata_path), tuning_trials=tuning_trials(config.reports_dir))
     with open(results_path, "w") as results_file:
         json.dump(rows, results_file, indent=2)
     body = markdown_body(rows)

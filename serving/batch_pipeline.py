@@ -37,7 +37,6 @@ RESULTS = "results"
 ERRORS = "errors"
 SKIPPED_BLANK = "skipped_blank"
 METRICS_NAMESPACE = "batch_predict"
-DASK_RUNNER = beam_files.DASK_RUNNER
 # Runners whose workers share this machine's disk, so the driver can show their progress.
 _LOCAL_RUNNERS = frozenset({"direct", "directrunner", "bundlebaseddirectrunner", "prism", "prismrunner"})
 
